@@ -1,0 +1,64 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test test-postgres lint setup setup-dev browser-deps openapi clean
+
+demo: $(VENV)/.runtime
+	$(BIN)/masthead demo
+
+test: $(VENV)/.dev browser-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The same suite on PostgreSQL and Redis (both must be running on 127.0.0.1).
+test-postgres: $(VENV)/.dev browser-deps
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/masthead} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/3} \
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src
+	$(BIN)/lint-imports
+	$(BIN)/masthead makemigrations --check --dry-run
+	$(BIN)/masthead export_openapi --check
+
+setup: $(VENV)/.runtime
+setup-dev: $(VENV)/.dev
+
+$(VENV)/bin/python:
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Masthead needs Python 3.11+")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: $(VENV)/bin/python requirements.lock pyproject.toml
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.lock
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	touch $@
+
+# Debian's Chromium and axe-core for the browser tests; skipped (tests then skip with the
+# reason) when this machine cannot install them.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium for the browser tests..."; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "Could not install chromium: browser tests will be skipped."; \
+	  else echo "chromium is missing and cannot be installed here: browser tests will be skipped."; fi; }
+	@[ -f node_modules/axe-core/axe.min.js ] || { \
+	  if command -v npm >/dev/null 2>&1; then npm install --silent --no-audit --no-fund axe-core@4 >/dev/null 2>&1 \
+	    || echo "Could not install axe-core: accessibility checks will be skipped."; \
+	  else echo "npm is missing: accessibility checks will be skipped."; fi; }
+
+openapi: $(VENV)/.dev
+	$(BIN)/masthead export_openapi
+
+clean:
+	rm -rf $(VENV) var node_modules test-artifacts

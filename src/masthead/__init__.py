@@ -1,0 +1,1 @@
+"""Masthead: self-hosted news publishing with a metered paywall and reader subscriptions."""

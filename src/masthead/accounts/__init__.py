@@ -1,0 +1,1 @@
+"""Masthead accounts: readers - sign-up, login, account and billing pages."""

@@ -1,0 +1,1 @@
+"""Masthead billing: payment providers (Stripe, built-in test provider), checkout, webhooks, ledger."""

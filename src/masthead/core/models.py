@@ -1,0 +1,11 @@
+from django.db import models
+
+
+class ClockOffset(models.Model):
+    """How far the demo clock runs ahead of real time (one row; never used in production)."""
+
+    seconds = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"clock +{self.seconds}s"

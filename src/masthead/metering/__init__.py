@@ -1,0 +1,1 @@
+"""Masthead metering: reader identity, meter policy, counters (database and Redis)."""

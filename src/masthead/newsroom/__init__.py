@@ -1,0 +1,1 @@
+"""The newsroom: Wagtail pages (home, section, article, author), sponsors, feeds, print view."""

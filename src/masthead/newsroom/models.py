@@ -1,0 +1,197 @@
+"""Editorial model: what an editor publishes and a reader reads."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from modelcluster.contrib.taggit import ClusterTaggableManager
+from modelcluster.fields import ParentalKey
+from taggit.models import TaggedItemBase
+from wagtail import blocks
+from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
+from wagtail.fields import RichTextField, StreamField
+from wagtail.images.blocks import ImageChooserBlock
+from wagtail.models import Orderable, Page
+from wagtail.search import index
+from wagtail.snippets.models import register_snippet
+
+# Rich text editors may use in article paragraphs; everything else is stripped.
+PARAGRAPH_FEATURES = ["bold", "italic", "link", "ol", "ul", "superscript", "subscript"]
+
+
+class AccessLevel(models.TextChoices):
+    """Who may read an article in full. Enforced by masthead.access, stored here."""
+
+    METERED = "metered", _("Metered (counts against the free-article meter)")
+    FREE = "free", _("Free for everyone")
+    SUBSCRIBERS = "subscribers", _("Subscribers only")
+
+
+class CaptionedImageBlock(blocks.StructBlock):
+    image = ImageChooserBlock()
+    caption = blocks.CharBlock(required=False, max_length=300)
+    credit = blocks.CharBlock(required=False, max_length=120, help_text="e.g. © Reuters")
+
+    class Meta:
+        icon = "image"
+        template = "newsroom/blocks/image.html"
+
+
+class PullQuoteBlock(blocks.StructBlock):
+    quote = blocks.TextBlock(max_length=500)
+    attribution = blocks.CharBlock(required=False, max_length=200)
+
+    class Meta:
+        icon = "openquote"
+        template = "newsroom/blocks/pull_quote.html"
+
+
+class ArticleBodyBlock(blocks.StreamBlock):
+    paragraph = blocks.RichTextBlock(features=PARAGRAPH_FEATURES, template="newsroom/blocks/paragraph.html")
+    subheading = blocks.CharBlock(max_length=120, icon="title", template="newsroom/blocks/subheading.html")
+    image = CaptionedImageBlock()
+    pull_quote = PullQuoteBlock()
+
+
+@register_snippet
+class Sponsor(index.Indexed, models.Model):
+    """Who commissioned sponsored content, and the disclosure readers are shown."""
+
+    name = models.CharField(max_length=120, unique=True)
+    url = models.URLField(blank=True)
+    disclosure = models.TextField(
+        help_text="Shown under 'About sponsored content', e.g. "
+        "'This content was commissioned by Example Corp's business bureau.'",
+    )
+
+    panels = [FieldPanel("name"), FieldPanel("url"), FieldPanel("disclosure")]
+    search_fields = [index.SearchField("name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class HomePage(Page):
+    """The front page: top story, then the latest articles by section."""
+
+    top_story = models.ForeignKey(
+        "newsroom.ArticlePage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Leave empty to lead with the latest article.",
+    )
+    tagline = models.CharField(max_length=200, blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("tagline"), FieldPanel("top_story")]
+    subpage_types = ["newsroom.SectionPage", "newsroom.AuthorIndexPage"]
+    parent_page_types = ["wagtailcore.Page"]
+    max_count = 1
+
+
+class SectionPage(Page):
+    """A section (World, Business, ...) listing its articles, newest first, paginated."""
+
+    intro = models.CharField(max_length=300, blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("intro")]
+    subpage_types = ["newsroom.ArticlePage"]
+    parent_page_types = ["newsroom.HomePage"]
+
+
+class AuthorIndexPage(Page):
+    subpage_types = ["newsroom.AuthorPage"]
+    parent_page_types = ["newsroom.HomePage"]
+    max_count = 1
+
+
+class AuthorPage(Page):
+    """A journalist: byline name is the page title."""
+
+    role = models.CharField(max_length=120, blank=True, help_text="e.g. Moscow correspondent")
+    bio = RichTextField(features=["bold", "italic", "link"], blank=True)
+    photo = models.ForeignKey(
+        "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    content_panels = [*Page.content_panels, FieldPanel("role"), FieldPanel("bio"), FieldPanel("photo")]
+    search_fields = [*Page.search_fields, index.SearchField("role")]
+    subpage_types: list[str] = []
+    parent_page_types = ["newsroom.AuthorIndexPage"]
+
+
+class ArticleTag(TaggedItemBase):
+    content_object = ParentalKey("newsroom.ArticlePage", related_name="tagged_items", on_delete=models.CASCADE)
+
+
+class ArticlePage(Page):
+    """An article. Its body is cut by masthead.access before any door shows it."""
+
+    standfirst = models.TextField(max_length=400, help_text="One or two sentences under the headline.")
+    dateline = models.CharField(max_length=60, blank=True, help_text="e.g. MOSCOW (shown as 'MOSCOW --')")
+    hero_image = models.ForeignKey(
+        "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    hero_caption = models.CharField(max_length=300, blank=True)
+    hero_credit = models.CharField(max_length=120, blank=True, help_text="e.g. © Reuters")
+    body = StreamField(ArticleBodyBlock(), use_json_field=True)
+    access_level = models.CharField(max_length=16, choices=AccessLevel.choices, default=AccessLevel.METERED)
+    sponsored = models.BooleanField(default=False)
+    sponsor = models.ForeignKey(Sponsor, null=True, blank=True, on_delete=models.PROTECT, related_name="articles")
+    updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when an article is materially updated after publication."
+    )
+    tags = ClusterTaggableManager(through=ArticleTag, blank=True)
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("standfirst"),
+        InlinePanel("bylines", label="Authors", min_num=1),
+        MultiFieldPanel(
+            [FieldPanel("hero_image"), FieldPanel("hero_caption"), FieldPanel("hero_credit")],
+            heading="Hero image",
+        ),
+        FieldPanel("dateline"),
+        FieldPanel("body"),
+        FieldPanel("tags"),
+        InlinePanel("related", label="Related articles", max_num=6),
+    ]
+    settings_panels = [
+        *Page.settings_panels,
+        MultiFieldPanel(
+            [FieldPanel("access_level"), FieldPanel("sponsored"), FieldPanel("sponsor"), FieldPanel("updated_at")],
+            heading="Access and sponsorship",
+        ),
+    ]
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("standfirst"),
+        index.FilterField("access_level"),
+    ]
+    parent_page_types = ["newsroom.SectionPage"]
+    subpage_types: list[str] = []
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        super().clean()
+        if self.sponsored and not self.sponsor_id:
+            raise ValidationError({"sponsor": "A sponsored article needs its sponsor for the disclosure."})
+
+
+class ArticleByline(Orderable):
+    article = ParentalKey(ArticlePage, related_name="bylines", on_delete=models.CASCADE)
+    author = models.ForeignKey(AuthorPage, on_delete=models.PROTECT, related_name="bylines")
+
+    panels = [FieldPanel("author")]
+
+    class Meta(Orderable.Meta):
+        constraints = [models.UniqueConstraint(fields=["article", "author"], name="unique_byline")]
+
+
+class RelatedArticle(Orderable):
+    article = ParentalKey(ArticlePage, related_name="related", on_delete=models.CASCADE)
+    target = models.ForeignKey(ArticlePage, on_delete=models.CASCADE, related_name="+")
+
+    panels = [FieldPanel("target")]

@@ -1,0 +1,1 @@
+"""Masthead subscriptions: plans, offers, trials, campaigns, the subscription state machine, entitlements."""

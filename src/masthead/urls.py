@@ -1,0 +1,31 @@
+"""URL map. Each domain owns its own urls.py; Wagtail's page tree serves everything else."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+from wagtail import urls as wagtail_urls
+from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.documents import urls as wagtaildocs_urls
+
+urlpatterns = [
+    path("admin/", include(wagtailadmin_urls)),
+    path("django-admin/", admin.site.urls),
+    path("documents/", include(wagtaildocs_urls)),
+    path("api/", include("masthead.api.urls")),
+    path("accounts/", include("masthead.accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("", include("masthead.billing.urls")),
+    path("", include("masthead.subscriptions.urls")),
+    path("", include("masthead.access.urls")),
+    path("", include("masthead.metering.urls")),
+    path("", include("masthead.newsroom.urls")),
+]
+
+if settings.SERVE_MEDIA:
+    # Uploaded images, for sites without a separate media server (the demo, small sites).
+    urlpatterns.append(
+        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
+    )
+
+urlpatterns.append(path("", include(wagtail_urls)))
