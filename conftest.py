@@ -8,3 +8,12 @@ import uuid
 # Each test run gets its own Redis key prefix so runs (and helpers) never see each other's keys.
 os.environ.setdefault("MASTHEAD_REDIS_PREFIX", f"mhtest-{uuid.uuid4().hex[:8]}")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests under tests/browser/ carry the `browser` marker."""
+    import pytest
+
+    for item in items:
+        if "/tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)

@@ -1,11 +1,11 @@
 """The `masthead` command.
 
-    masthead demo            set up the demo newsroom and serve it at http://127.0.0.1:8000
-    masthead serve           the production server (granian, several workers, DEBUG off)
-    masthead check           refuse unsafe production configuration
-    masthead clock advance 31d   move the demo clock
-    masthead paywall-audit   walk every door and fail on a leak
-    masthead <django command> anything manage.py knows (migrate, createsuperuser, ...)
+masthead demo            set up the demo newsroom and serve it at http://127.0.0.1:8000
+masthead serve           the production server (granian, several workers, DEBUG off)
+masthead check           refuse unsafe production configuration
+masthead clock advance 31d   move the demo clock
+masthead paywall-audit   walk every door and fail on a leak
+masthead <django command> anything manage.py knows (migrate, createsuperuser, ...)
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The one access decision. Placeholder until the access issue: everyone reads in full."""
+"""The one access decision.
+
+PLACEHOLDER until the access/metering issue lands: everyone reads everything in full. The
+shapes below are the contract every door codes against.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +29,10 @@ class Reason(enum.StrEnum):
 class Decision:
     level: Level
     reason: Reason
+    # The one message this reader sees, already rendered (never a raw template).
     message: str = ""
+    # How many body blocks a PREVIEW shows; None means the whole body.
+    preview_blocks: int | None = None
 
     @property
     def full(self) -> bool:
@@ -33,4 +40,5 @@ class Decision:
 
 
 def decide(reader: Any, article: Any, *, now: datetime) -> Decision:
+    """Pure: may `reader` read `article` at `now`, and what do they see. No writes."""
     return Decision(Level.FULL, Reason.FREE_ARTICLE)

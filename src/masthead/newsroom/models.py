@@ -47,8 +47,12 @@ class PullQuoteBlock(blocks.StructBlock):
 
 
 class ArticleBodyBlock(blocks.StreamBlock):
-    paragraph = blocks.RichTextBlock(features=PARAGRAPH_FEATURES, template="newsroom/blocks/paragraph.html")
-    subheading = blocks.CharBlock(max_length=120, icon="title", template="newsroom/blocks/subheading.html")
+    paragraph = blocks.RichTextBlock(
+        features=PARAGRAPH_FEATURES, template="newsroom/blocks/paragraph.html"
+    )
+    subheading = blocks.CharBlock(
+        max_length=120, icon="title", template="newsroom/blocks/subheading.html"
+    )
     image = CaptionedImageBlock()
     pull_quote = PullQuoteBlock()
 
@@ -115,32 +119,49 @@ class AuthorPage(Page):
         "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    content_panels = [*Page.content_panels, FieldPanel("role"), FieldPanel("bio"), FieldPanel("photo")]
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("role"),
+        FieldPanel("bio"),
+        FieldPanel("photo"),
+    ]
     search_fields = [*Page.search_fields, index.SearchField("role")]
     subpage_types: list[str] = []
     parent_page_types = ["newsroom.AuthorIndexPage"]
 
 
 class ArticleTag(TaggedItemBase):
-    content_object = ParentalKey("newsroom.ArticlePage", related_name="tagged_items", on_delete=models.CASCADE)
+    content_object = ParentalKey(
+        "newsroom.ArticlePage", related_name="tagged_items", on_delete=models.CASCADE
+    )
 
 
 class ArticlePage(Page):
     """An article. Its body is cut by masthead.access before any door shows it."""
 
-    standfirst = models.TextField(max_length=400, help_text="One or two sentences under the headline.")
-    dateline = models.CharField(max_length=60, blank=True, help_text="e.g. MOSCOW (shown as 'MOSCOW --')")
+    standfirst = models.TextField(
+        max_length=400, help_text="One or two sentences under the headline."
+    )
+    dateline = models.CharField(
+        max_length=60, blank=True, help_text="e.g. MOSCOW (shown as 'MOSCOW --')"
+    )
     hero_image = models.ForeignKey(
         "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     hero_caption = models.CharField(max_length=300, blank=True)
     hero_credit = models.CharField(max_length=120, blank=True, help_text="e.g. © Reuters")
     body = StreamField(ArticleBodyBlock(), use_json_field=True)
-    access_level = models.CharField(max_length=16, choices=AccessLevel.choices, default=AccessLevel.METERED)
+    access_level = models.CharField(
+        max_length=16, choices=AccessLevel.choices, default=AccessLevel.METERED
+    )
     sponsored = models.BooleanField(default=False)
-    sponsor = models.ForeignKey(Sponsor, null=True, blank=True, on_delete=models.PROTECT, related_name="articles")
+    sponsor = models.ForeignKey(
+        Sponsor, null=True, blank=True, on_delete=models.PROTECT, related_name="articles"
+    )
     updated_at = models.DateTimeField(
-        null=True, blank=True, help_text="Set when an article is materially updated after publication."
+        null=True,
+        blank=True,
+        help_text="Set when an article is materially updated after publication.",
     )
     tags = ClusterTaggableManager(through=ArticleTag, blank=True)
 
@@ -160,7 +181,12 @@ class ArticlePage(Page):
     settings_panels = [
         *Page.settings_panels,
         MultiFieldPanel(
-            [FieldPanel("access_level"), FieldPanel("sponsored"), FieldPanel("sponsor"), FieldPanel("updated_at")],
+            [
+                FieldPanel("access_level"),
+                FieldPanel("sponsored"),
+                FieldPanel("sponsor"),
+                FieldPanel("updated_at"),
+            ],
             heading="Access and sponsorship",
         ),
     ]
@@ -177,7 +203,9 @@ class ArticlePage(Page):
 
         super().clean()
         if self.sponsored and not self.sponsor_id:
-            raise ValidationError({"sponsor": "A sponsored article needs its sponsor for the disclosure."})
+            raise ValidationError(
+                {"sponsor": "A sponsored article needs its sponsor for the disclosure."}
+            )
 
 
 class ArticleByline(Orderable):

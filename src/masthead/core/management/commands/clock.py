@@ -12,7 +12,9 @@ class Command(BaseCommand):
     help = "Show or move the demo clock: `clock`, `clock advance 31d`, `clock reset`."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", nargs="?", choices=["show", "advance", "reset"], default="show")
+        parser.add_argument(
+            "action", nargs="?", choices=["show", "advance", "reset"], default="show"
+        )
         parser.add_argument("duration", nargs="?", help="e.g. 31d, 12h, 2w")
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -1,0 +1,82 @@
+"""Browser tests: Debian's Chromium through Playwright, kept on 127.0.0.1.
+
+Skipped, with the reason, when /usr/bin/chromium is missing. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.path.exists(CHROMIUM):
+        return
+    skip = pytest.mark.skip(reason=f"{CHROMIUM} is not installed (apt-get install chromium)")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_FLAGS}
+
+
+@pytest.fixture
+def page(page):
+    """Every request that leaves 127.0.0.1/localhost is aborted."""
+
+    def only_local(route):
+        host = urlparse(route.request.url).hostname or ""
+        if host in {"127.0.0.1", "localhost"} or route.request.url.startswith(("data:", "blob:")):
+            return route.continue_()
+        return route.abort()
+
+    page.route("**/*", only_local)
+    return page
+
+
+@pytest.fixture
+def axe():
+    """`axe(page)` returns the list of axe-core violations on the page."""
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed (npm install axe-core)")
+
+    def run(page) -> list[dict]:
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("async () => await axe.run(document)")
+        return result["violations"]
+
+    return run
+
+
+@pytest.fixture
+def screenshot():
+    """`screenshot(page, name)` saves a full-page PNG under test-artifacts/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def take(page, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

@@ -1,0 +1,13 @@
+import pytest
+
+from masthead.newsroom.models import ArticlePage
+from tests import factories
+
+
+@pytest.mark.django_db
+def test_article_factory_publishes_under_a_section_with_a_byline():
+    page = factories.article("Harbour talks stall")
+    assert page.live
+    assert page.get_parent().specific.title == "World"
+    assert [b.author.title for b in page.bylines.all()] == ["Ana Petrova"]
+    assert ArticlePage.objects.live().count() == 1
