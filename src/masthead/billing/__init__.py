@@ -1,1 +1,1 @@
-"""Masthead billing: payment providers (Stripe, built-in test provider), checkout, webhooks, ledger."""
+"""Masthead billing: payment providers (Stripe, built-in test), checkout, webhooks, ledger."""

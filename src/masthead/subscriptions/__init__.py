@@ -1,1 +1,1 @@
-"""Masthead subscriptions: plans, offers, trials, campaigns, the subscription state machine, entitlements."""
+"""Masthead subscriptions: plans, offers, trials, the subscription state machine, entitlements."""
