@@ -1,3 +1,11 @@
-from django.urls import URLPattern, URLResolver
+"""Account pages that are Masthead's own; allauth's are included after these at /accounts/."""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django.urls import URLPattern, URLResolver, path
+
+from masthead.accounts import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.overview, name="account_overview"),
+    path("logout-everywhere/", views.log_out_everywhere, name="account_logout_everywhere"),
+    path("tokens/<int:token_id>/revoke/", views.revoke_token, name="account_revoke_token"),
+]

@@ -1,0 +1,116 @@
+"""Every change to a reader's sign-in state goes through these functions."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+
+from masthead.accounts.models import AccountEvent, AppToken, SessionEpoch
+
+TOKEN_SCHEME = "mh_"
+# Writing last_used_at on every API call would turn each read into a write.
+LAST_USED_PRECISION = timedelta(minutes=5)
+_EPOCH_CACHE_SECONDS = 300
+
+
+def _epoch_cache_key(user_id: int) -> str:
+    return f"accounts:session-epoch:{user_id}"
+
+
+def current_session_epoch(user_id: int) -> int:
+    """The reader's sign-in generation. Cached only in a shared cache (Redis): a per-process
+    cache would let other workers keep honouring sessions after "log out everywhere"."""
+    if settings.REDIS_URL:
+        cached = cache.get(_epoch_cache_key(user_id))
+        if cached is not None:
+            return int(cached)
+    epoch = SessionEpoch.objects.filter(user_id=user_id).values_list("epoch", flat=True).first()
+    epoch = epoch or 0
+    if settings.REDIS_URL:
+        # add, not set: a value written by log_out_everywhere must win over this read.
+        cache.add(_epoch_cache_key(user_id), epoch, _EPOCH_CACHE_SECONDS)
+    return epoch
+
+
+def log_out_everywhere(user: Any, *, now: datetime) -> int:
+    """Invalidate every browser session and every app token of `user`; return the new epoch."""
+    with transaction.atomic():
+        SessionEpoch.objects.get_or_create(user=user)
+        SessionEpoch.objects.filter(user=user).update(epoch=F("epoch") + 1)
+        epoch = SessionEpoch.objects.get(user=user).epoch
+        revoked = AppToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+        AccountEvent.objects.create(
+            user=user,
+            kind=AccountEvent.Kind.LOGGED_OUT_EVERYWHERE,
+            at=now,
+            detail=f"session epoch {epoch}; {revoked} app token(s) revoked",
+        )
+        if settings.REDIS_URL:
+            transaction.on_commit(
+                lambda: cache.set(_epoch_cache_key(user.pk), epoch, _EPOCH_CACHE_SECONDS)
+            )
+    return epoch
+
+
+def _digest(raw_token: str) -> str:
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+def issue_app_token(user: Any, *, name: str, now: datetime) -> tuple[AppToken, str]:
+    """Create an app token; the raw value is returned once and never stored."""
+    raw = TOKEN_SCHEME + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = AppToken.objects.create(
+            user=user,
+            name=name,
+            prefix=raw[: len(TOKEN_SCHEME) + 6],
+            digest=_digest(raw),
+            created_at=now,
+        )
+        AccountEvent.objects.create(
+            user=user, kind=AccountEvent.Kind.TOKEN_ISSUED, at=now, detail=str(token)
+        )
+    return token, raw
+
+
+def revoke_app_token(token: AppToken, *, now: datetime) -> bool:
+    """Revoke `token`; False when it was already revoked (nothing changes twice)."""
+    with transaction.atomic():
+        changed = AppToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=now
+        )
+        if changed:
+            AccountEvent.objects.create(
+                user_id=token.user_id,
+                kind=AccountEvent.Kind.TOKEN_REVOKED,
+                at=now,
+                detail=str(token),
+            )
+    return bool(changed)
+
+
+def user_for_app_token(raw_token: str, *, now: datetime) -> Any | None:
+    """The active reader a live token belongs to, or None."""
+    if not raw_token.startswith(TOKEN_SCHEME) or len(raw_token) > 200:
+        return None
+    token = (
+        AppToken.objects.select_related("user")
+        .filter(digest=_digest(raw_token), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
+        AppToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def live_tokens_of(user: Any) -> list[AppToken]:
+    return list(AppToken.objects.filter(user=user, revoked_at__isnull=True))
