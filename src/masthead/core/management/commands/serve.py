@@ -1,55 +1,134 @@
-"""Serve Masthead with granian (WSGI): collect static files, then hand the process over."""
+"""`masthead serve`: the production server (granian, WSGI, one worker per core).
+
+Static files are collected in a child process that reads the same environment as the server,
+so the hashed manifest WhiteNoise serves from exists (collecting in this process would use
+the settings it started with, which may not hash names). The command then replaces itself
+with granian, so Ctrl-C and SIGTERM reach granian directly and it stops its workers.
+"""
 
 from __future__ import annotations
 
 import os
-import shutil
+import subprocess
 import sys
 from typing import Any
 
-from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.http.request import validate_host
+
+from masthead.core.checks import production_configuration
+
+# serve turns DEBUG off for the server itself, so the parent's DEBUG does not matter here.
+CHECKS_SERVE_ENFORCES = {"masthead.E001"}
+WILDCARD_BINDS = {"0.0.0.0", "::", ""}
+
+
+def cpu_cores() -> int:
+    """Cores this process may run on (respects CPU affinity, e.g. `taskset`)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
 def default_workers() -> int:
-    return max(2, (os.cpu_count() or 1))
+    # One worker per core; at least two so a slow request never holds up every reader.
+    return max(2, cpu_cores())
+
+
+def server_environment() -> dict[str, str]:
+    return {**os.environ, "MASTHEAD_HASHED_STATIC": "true", "DEBUG": "false"}
+
+
+def granian_argv(*, host: str, port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        "1",
+        "--no-ws",
+        "--respawn-failed-workers",
+        "--workers-kill-timeout",
+        "10",
+        "--log-level",
+        "warning",
+        "masthead.wsgi:application",
+    ]
+
+
+def configuration_problems() -> list[str]:
+    """Why this configuration cannot serve readers; empty when it can."""
+    if settings.PRODUCTION:
+        return [
+            f"{error.msg} {error.hint or ''}".strip()
+            for error in production_configuration(None)
+            if error.id not in CHECKS_SERVE_ENFORCES
+        ]
+    if not settings.ALLOWED_HOSTS:
+        return [
+            "ALLOWED_HOSTS is empty, so with DEBUG off every request would get 400 Bad Request. "
+            "Set ALLOWED_HOSTS to the site's host names, e.g. ALLOWED_HOSTS=news.example.org."
+        ]
+    return []
 
 
 class Command(BaseCommand):
     help = "Run the production server (granian, WSGI) with hashed static files and DEBUG off."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        # String defaults go through `type`, so a bad PORT is a usage error, not a traceback.
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--port", type=int, default=os.environ.get("PORT", "8000"))
         parser.add_argument(
-            "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", default_workers()))
+            "--workers",
+            type=int,
+            default=os.environ.get("WEB_CONCURRENCY", str(default_workers())),
+            help="Worker processes (WEB_CONCURRENCY; default: one per core, at least 2).",
         )
-        parser.add_argument("--no-collectstatic", action="store_true")
+        parser.add_argument(
+            "--no-collectstatic",
+            action="store_true",
+            help="Serve the static files already collected in STATIC_ROOT.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        host, port, workers = options["host"], options["port"], options["workers"]
+        if not 0 < port < 65536:
+            raise CommandError(f"--port must be between 1 and 65535, got {port}.")
+        if workers < 1:
+            raise CommandError(f"--workers must be at least 1, got {workers}.")
+        problems = configuration_problems()
+        if problems:
+            raise CommandError("Refusing to serve:\n  " + "\n  ".join(problems))
+        if host not in WILDCARD_BINDS and not validate_host(host, settings.ALLOWED_HOSTS):
+            self.stderr.write(
+                f"Note: {host} is not in ALLOWED_HOSTS ({', '.join(settings.ALLOWED_HOSTS)}); "
+                f"requests to http://{host}:{port} will get 400 unless a proxy sets the Host."
+            )
+
+        env = server_environment()
         if not options["no_collectstatic"]:
-            call_command("collectstatic", interactive=False, verbosity=0)
-        granian = shutil.which("granian") or os.path.join(
-            os.path.dirname(sys.executable), "granian"
-        )
-        env = {**os.environ, "MASTHEAD_HASHED_STATIC": "true", "DEBUG": "false"}
-        argv = [
-            granian,
-            "--interface",
-            "wsgi",
-            "--host",
-            options["host"],
-            "--port",
-            str(options["port"]),
-            "--workers",
-            str(options["workers"]),
-            "--blocking-threads",
-            "1",
-            "--no-ws",
-            "--log-level",
-            "warning",
-            "masthead.wsgi:application",
-        ]
-        self.stdout.write(f"Serving on http://{options['host']}:{options['port']} (Ctrl-C stops)")
-        sys.stdout.flush()
-        os.execve(granian, argv, env)
+            self.stdout.write(f"Collecting static files into {settings.STATIC_ROOT} ...")
+            self.stdout.flush()
+            collected = subprocess.run(
+                [sys.executable, "-m", "masthead.cli", "collectstatic", "--noinput", "-v0"],
+                env=env,
+                check=False,
+            )
+            if collected.returncode != 0:
+                raise CommandError("collectstatic failed (see above); not starting the server.")
+
+        self.stdout.write(f"Serving on http://{host}:{port} with {workers} workers (Ctrl-C stops)")
+        self.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, granian_argv(host=host, port=port, workers=workers), env)
