@@ -53,7 +53,7 @@ browser-deps:
 	      || echo "Could not install chromium: browser tests will be skipped."; \
 	  else echo "chromium is missing and cannot be installed here: browser tests will be skipped."; fi; }
 	@[ -f node_modules/axe-core/axe.min.js ] || { \
-	  if command -v npm >/dev/null 2>&1; then npm install --silent --no-audit --no-fund axe-core@4 >/dev/null 2>&1 \
+	  if command -v npm >/dev/null 2>&1; then npm ci --silent --no-audit --no-fund >/dev/null 2>&1 \
 	    || echo "Could not install axe-core: accessibility checks will be skipped."; \
 	  else echo "npm is missing: accessibility checks will be skipped."; fi; }
 
