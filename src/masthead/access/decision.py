@@ -1,28 +1,59 @@
-"""The one access decision.
+"""The one access decision: may this reader read this article, and what do they see.
 
-PLACEHOLDER until the access/metering issue lands: everyone reads everything in full. The
-shapes below are the contract every door codes against.
+`decide` is pure: it reads the policy, the reader's entitlement, the running campaign and
+(for metered articles) the reader's meter, and writes nothing. Recording a read is the
+separate action `masthead.metering.actions.record_read`, which `doors.open_article` calls.
+
+Order of the rules (first match wins): free or sponsored article, staff, subscriber,
+campaign, verified crawler, lapsed reader, subscribers-only article, the meter.
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from masthead.access import messages
+from masthead.access.campaigns import active_campaign
+from masthead.metering.identity import ANONYMOUS, ReaderIdentity
+from masthead.metering.models import FailMode, MeterPolicy
+from masthead.metering.policy import current_policy
+from masthead.metering.stores import MeterState, MeterUnavailable, get_store
+from masthead.newsroom.models import AccessLevel
+from masthead.subscriptions.entitlements import NO_ENTITLEMENT, Lapse, entitlement_for
+
+log = logging.getLogger("masthead.access")
+
 
 class Level(enum.StrEnum):
     FULL = "full"
-    PREVIEW = "preview"
-    NONE = "none"
+    PREVIEW = "preview"  # the policy's lead-in blocks, then the paywall
+    NONE = "none"  # headline and standfirst only (a policy with a zero-block preview)
 
 
 class Reason(enum.StrEnum):
     FREE_ARTICLE = "free_article"
     SUBSCRIBER = "subscriber"
     STAFF = "staff"
-    METERED = "metered"
+    CAMPAIGN = "campaign"
+    VERIFIED_CRAWLER = "verified_crawler"
+    METERED = "metered"  # full with N left; or, from `peek`, gated because reading would count
+    LAST_FREE_ARTICLE = "last_free_article"
+    METER_EXHAUSTED = "meter_exhausted"
+    REGISTRATION_WALL = "registration_wall"
+    SUBSCRIBERS_ONLY = "subscribers_only"
+    LAPSED_TRIAL = "lapsed_trial"
+    LAPSED_SUBSCRIPTION = "lapsed_subscription"
+    METER_UNAVAILABLE = "meter_unavailable"
+
+
+# Reasons that mean the reader met the meter (an anonymous reader then gets the cookie).
+METER_REASONS = frozenset(
+    {Reason.METERED, Reason.LAST_FREE_ARTICLE, Reason.METER_EXHAUSTED, Reason.REGISTRATION_WALL}
+)
 
 
 @dataclass(frozen=True)
@@ -33,12 +64,104 @@ class Decision:
     message: str = ""
     # How many body blocks a PREVIEW shows; None means the whole body.
     preview_blocks: int | None = None
+    # Free metered articles left after this one (metered reasons only).
+    left: int | None = None
+    # Showing this in full must be recorded with `record_read` (doors.open_article does).
+    counts_read: bool = False
 
     @property
     def full(self) -> bool:
         return self.level is Level.FULL
 
+    @property
+    def reader_dependent(self) -> bool:
+        """False when every reader gets the same answer, so the response may be cached."""
+        return self.reason is not Reason.FREE_ARTICLE
 
-def decide(reader: Any, article: Any, *, now: datetime) -> Decision:
-    """Pure: may `reader` read `article` at `now`, and what do they see. No writes."""
-    return Decision(Level.FULL, Reason.FREE_ARTICLE)
+
+def is_free_for_everyone(article: Any) -> bool:
+    return article.access_level == AccessLevel.FREE or bool(article.sponsored)
+
+
+def gated(policy: MeterPolicy, reason: Reason, message: str = "") -> Decision:
+    """What a reader who may not read the whole article gets: the lead-in, or nothing."""
+    blocks = policy.preview_blocks
+    return Decision(Level.PREVIEW if blocks else Level.NONE, reason, message, blocks)
+
+
+def metered_full(policy: MeterPolicy, allowance: int, used_after: int, *, counts: bool) -> Decision:
+    """A metered article shown in full, `used_after` counted once it is recorded."""
+    left = max(0, allowance - used_after)
+    if counts and left == 0:
+        return Decision(
+            Level.FULL, Reason.LAST_FREE_ARTICLE, messages.last_free_article(policy), None, 0, True
+        )
+    return Decision(
+        Level.FULL, Reason.METERED, messages.articles_left(policy, left), None, left, counts
+    )
+
+
+def meter_spent(reader: ReaderIdentity, policy: MeterPolicy) -> Decision:
+    if not reader.registered and policy.registration_wall:
+        more = policy.registered_allowance - policy.anonymous_allowance
+        return gated(policy, Reason.REGISTRATION_WALL, messages.registration_wall(policy, more))
+    allowance = policy.allowance_for(registered=reader.registered)
+    return gated(policy, Reason.METER_EXHAUSTED, messages.meter_spent(policy, allowance))
+
+
+def meter_unavailable(policy: MeterPolicy) -> Decision:
+    """The counter store is down: the policy chooses between readers and the meter."""
+    if policy.fail_mode == FailMode.OPEN:
+        return Decision(Level.FULL, Reason.METER_UNAVAILABLE)
+    return gated(policy, Reason.METER_UNAVAILABLE, messages.meter_unavailable())
+
+
+def decide(
+    reader: ReaderIdentity | None,
+    article: Any,
+    *,
+    now: datetime,
+    consult_meter: bool = True,
+) -> Decision:
+    """Pure: may `reader` read `article` at `now`, and what do they see. No writes.
+
+    With `consult_meter=False` (doors that must not count, see `doors.peek`) a metered article
+    that would count is gated without asking the counter store.
+    """
+    reader = reader or ANONYMOUS
+    if is_free_for_everyone(article):
+        return Decision(Level.FULL, Reason.FREE_ARTICLE)
+    if reader.is_staff:
+        return Decision(Level.FULL, Reason.STAFF)
+    entitlement = entitlement_for(reader.user_id, now=now) if reader.registered else NO_ENTITLEMENT
+    if entitlement.reads_everything:
+        return Decision(Level.FULL, Reason.SUBSCRIBER)
+    campaign = active_campaign(now)
+    if campaign and campaign.opens(article):
+        return Decision(Level.FULL, Reason.CAMPAIGN)
+    policy = current_policy()
+    if reader.verified_crawler and policy.crawlers_read_in_full:
+        return Decision(Level.FULL, Reason.VERIFIED_CRAWLER)
+    # A lapsed reader sees what lapsed, and gets no fresh meter on top.
+    if entitlement.lapsed is Lapse.TRIAL:
+        return gated(policy, Reason.LAPSED_TRIAL, messages.trial_lapsed())
+    if entitlement.lapsed is Lapse.SUBSCRIPTION:
+        return gated(policy, Reason.LAPSED_SUBSCRIPTION, messages.subscription_lapsed())
+    if article.access_level != AccessLevel.METERED:
+        return gated(policy, Reason.SUBSCRIBERS_ONLY, messages.subscribers_only(policy))
+    if not consult_meter:
+        return gated(policy, Reason.METERED)
+    allowance = policy.allowance_for(registered=reader.registered)
+    if reader.fresh or reader.meter_key is None:
+        state = MeterState(used=0, counted=False)  # a reader the meter has never seen
+    else:
+        try:
+            state = get_store().state(reader.meter_key, article.pk, now=now, policy=policy)
+        except MeterUnavailable as exc:
+            log.warning("meter store unreachable, failing %s: %s", policy.fail_mode, exc)
+            return meter_unavailable(policy)
+    if state.counted:
+        return metered_full(policy, allowance, state.used, counts=False)
+    if state.used < allowance:
+        return metered_full(policy, allowance, state.used + 1, counts=True)
+    return meter_spent(reader, policy)

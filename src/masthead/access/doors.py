@@ -1,10 +1,11 @@
-"""What every door calls. PLACEHOLDER until the access/metering issue lands.
+"""What every door calls: the article page, print view, API, feeds, search, sitemaps, JSON-LD.
 
-- `open_article(request, article)`: the article page, print view and API detail. Decides,
-  and when a metered article is shown in full, records the read atomically (a lost race
-  downgrades to the preview). Returns the final Decision.
+- `open_article(request, article)`: doors that show an article to read (page, print view, API
+  detail). Decides and, when a metered article is shown in full, records the read atomically;
+  a read lost to a concurrent request downgrades to the preview. Returns the final Decision.
 - `peek(request, article)`: doors that must not count a read (feeds, search, lists, sitemaps,
-  structured data). Full only when reading would not count (free article, subscriber, staff).
+  structured data). Full only when reading would not count (free article, subscriber, staff,
+  campaign, verified crawler); never asks the counter store.
 - `visible_blocks(article, decision)`: the body blocks this decision lets through; the cut is
   made here, on the server, and nothing after it is rendered.
 - `mark_reader_dependent(response)`: Cache-Control private + Vary: Cookie.
@@ -12,27 +13,67 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from masthead.access.decision import Decision, Level, decide
+from masthead.access.decision import (
+    METER_REASONS,
+    Decision,
+    Level,
+    decide,
+    meter_spent,
+    meter_unavailable,
+    metered_full,
+)
 from masthead.core import clock
+from masthead.metering.actions import record_read
+from masthead.metering.identity import ANONYMOUS, ReaderIdentity, note_meter_met
+from masthead.metering.policy import current_policy
+from masthead.metering.stores import MeterUnavailable, Outcome
+
+log = logging.getLogger("masthead.access")
+
+
+def reader_of(request: HttpRequest | None) -> ReaderIdentity:
+    return getattr(request, "reader", None) or ANONYMOUS
 
 
 def open_article(request: HttpRequest, article: Any) -> Decision:
-    return decide(getattr(request, "reader", None), article, now=clock.now())
+    reader = reader_of(request)
+    now = clock.now()
+    decision = decide(reader, article, now=now)
+    if decision.reason in METER_REASONS:
+        note_meter_met(request)
+    if not decision.counts_read:
+        return decision
+    policy = current_policy()
+    try:
+        result = record_read(reader, article, now=now)
+    except MeterUnavailable as exc:
+        log.warning(
+            "meter store unreachable while recording, failing %s: %s", policy.fail_mode, exc
+        )
+        return meter_unavailable(policy)
+    if result.outcome is Outcome.REFUSED:
+        return meter_spent(reader, policy)
+    allowance = policy.allowance_for(registered=reader.registered)
+    # The atomic result, not the earlier look, says how many are left.
+    return metered_full(policy, allowance, result.used, counts=result.outcome is Outcome.COUNTED)
 
 
 def peek(request: HttpRequest | None, article: Any) -> Decision:
-    return decide(getattr(request, "reader", None), article, now=clock.now())
+    return decide(reader_of(request), article, now=clock.now(), consult_meter=False)
 
 
 def visible_blocks(article: Any, decision: Decision) -> list[Any]:
     blocks = list(article.body)
-    if decision.level is Level.FULL or decision.preview_blocks is None:
-        return blocks if decision.level is Level.FULL else []
+    if decision.level is Level.FULL:
+        return blocks
+    if decision.level is Level.NONE or not decision.preview_blocks:
+        return []
     return blocks[: decision.preview_blocks]
 
 

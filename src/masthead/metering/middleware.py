@@ -1,21 +1,45 @@
-"""Attach the reader's identity to every request (request.reader).
-
-Placeholder until the metering issue lands: identity is the logged-in user or nobody.
-"""
+"""Attach the reader's identity to every request (`request.reader`) and issue the reader
+cookie when, and only when, an anonymous reader met the meter."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse
 
+from masthead.metering import crawlers
+from masthead.metering.identity import (
+    ReaderIdentity,
+    anonymous_id_from,
+    issue_cookie_if_needed,
+    new_anonymous_id,
+)
+from masthead.metering.policy import current_policy
 
-@dataclass(frozen=True)
-class ReaderIdentity:
-    user_id: int | None
-    anonymous_id: str | None
-    is_staff: bool = False
+__all__ = ["ReaderIdentity", "ReaderIdentityMiddleware"]
+
+
+def identify(request: HttpRequest) -> ReaderIdentity:
+    user = request.user
+    if user.is_authenticated:
+        return ReaderIdentity(
+            user_id=user.pk,
+            anonymous_id=anonymous_id_from(request),
+            is_staff=bool(user.is_staff or user.has_perm("wagtailadmin.access_admin")),
+        )
+    anonymous_id = anonymous_id_from(request)
+    user_agent = request.META.get("HTTP_USER_AGENT", "")
+    verified = bool(
+        crawlers.claimed_crawler(user_agent)
+        and current_policy().crawlers_read_in_full
+        and crawlers.is_verified_crawler(request.META.get("REMOTE_ADDR", ""), user_agent)
+    )
+    return ReaderIdentity(
+        user_id=None,
+        anonymous_id=anonymous_id or new_anonymous_id(),
+        verified_crawler=verified,
+        fresh=anonymous_id is None,
+    )
 
 
 class ReaderIdentityMiddleware:
@@ -23,10 +47,7 @@ class ReaderIdentityMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = request.user
-        request.reader = ReaderIdentity(  # type: ignore[attr-defined]
-            user_id=user.pk if user.is_authenticated else None,
-            anonymous_id=None,
-            is_staff=bool(user.is_authenticated and user.is_staff),
-        )
-        return self.get_response(request)
+        request.reader = identify(request)  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        issue_cookie_if_needed(request, response)
+        return response

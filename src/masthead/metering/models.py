@@ -1,1 +1,169 @@
+"""Meter policy (edited by staff in the Wagtail admin) and the database counter's history."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
+
+from masthead.metering.copy import validate_copy
+
+COPY_HELP = _(
+    "Leave empty for the built-in, translated copy. Placeholders: {count}, {period}, {site}."
+)
+
+
+class PeriodKind(models.TextChoices):
+    CALENDAR_MONTH = "calendar_month", _("Calendar month (in the site's time zone)")
+    ROLLING_DAYS = "rolling_days", _("A number of days from the reader's first free article")
+
+
+class FailMode(models.TextChoices):
+    OPEN = "open", _("Fail open: show metered articles in full, uncounted")
+    CLOSED = "closed", _("Fail closed: show the preview only")
+
+
+def _copy_field(label: Any) -> models.CharField:
+    return models.CharField(
+        label, max_length=200, blank=True, validators=[validate_copy], help_text=COPY_HELP
+    )
+
+
+@register_setting(icon="lock")
+class MeterPolicy(BaseGenericSetting):
+    """How many articles a reader may read free, over what period, and what they are told."""
+
+    period_kind = models.CharField(
+        max_length=20, choices=PeriodKind.choices, default=PeriodKind.CALENDAR_MONTH
+    )
+    rolling_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(366)],
+        help_text=_("Length of the period when it is a number of days."),
+    )
+    anonymous_allowance = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MaxValueValidator(100)],
+        help_text=_("Free metered articles per period for readers who are not signed in."),
+    )
+    registration_wall = models.BooleanField(
+        default=False,
+        help_text=_("When anonymous readers run out, invite them to register to read more."),
+    )
+    registered_allowance = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MaxValueValidator(100)],
+        help_text=_("Free metered articles per period for signed-in readers (in total)."),
+    )
+    preview_blocks = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MaxValueValidator(20)],
+        help_text=_("Body blocks shown before the paywall (0 shows the standfirst only)."),
+    )
+    fail_mode = models.CharField(max_length=10, choices=FailMode.choices, default=FailMode.OPEN)
+    crawlers_read_in_full = models.BooleanField(
+        default=False,
+        help_text=_(
+            "Flexible sampling: search engine crawlers verified by reverse and forward DNS "
+            "read gated articles in full. A User-Agent claim alone never does."
+        ),
+    )
+    copy_left_one = _copy_field(_("Meter message, one article left"))
+    copy_left_other = _copy_field(_("Meter message, several articles left"))
+    copy_last = _copy_field(_("Meter message, last free article"))
+    copy_exhausted = _copy_field(_("Paywall heading when the meter is spent"))
+    copy_registration_wall = _copy_field(_("Registration wall message"))
+    copy_subscribers_only = _copy_field(_("Paywall heading on subscribers-only articles"))
+
+    panels = [
+        MultiFieldPanel(
+            [
+                FieldPanel("period_kind"),
+                FieldPanel("rolling_days"),
+                FieldPanel("anonymous_allowance"),
+                FieldPanel("registration_wall"),
+                FieldPanel("registered_allowance"),
+                FieldPanel("preview_blocks"),
+                FieldPanel("fail_mode"),
+                FieldPanel("crawlers_read_in_full"),
+            ],
+            heading=_("Meter"),
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("copy_left_one"),
+                FieldPanel("copy_left_other"),
+                FieldPanel("copy_last"),
+                FieldPanel("copy_exhausted"),
+                FieldPanel("copy_registration_wall"),
+                FieldPanel("copy_subscribers_only"),
+            ],
+            heading=_("Messages"),
+        ),
+    ]
+
+    class Meta:
+        verbose_name = _("meter policy")
+
+    def __str__(self) -> str:
+        return "Meter policy"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.registration_wall and self.registered_allowance <= self.anonymous_allowance:
+            raise ValidationError(
+                {
+                    "registered_allowance": _(
+                        "With a registration wall, registered readers must get more free "
+                        "articles than anonymous readers."
+                    )
+                }
+            )
+
+    def allowance_for(self, *, registered: bool) -> int:
+        return self.registered_allowance if registered else self.anonymous_allowance
+
+
+class ReaderMeter(models.Model):
+    """One row per counted reader; locked while a read is recorded so counts stay exact."""
+
+    reader_key = models.CharField(max_length=80, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.reader_key
+
+
+class ReadSource(models.TextChoices):
+    READ = "read", _("Read on the site")
+    CARRIED_OVER = "carried_over", _("Carried over from anonymous reading at sign-in")
+
+
+class MeteredRead(models.Model):
+    """Append-only: a metered article counted against a reader's free allowance in a period."""
+
+    reader_key = models.CharField(max_length=80)
+    period_key = models.CharField(max_length=40)
+    article_id = models.PositiveBigIntegerField()
+    window_opens_at = models.DateTimeField()
+    window_closes_at = models.DateTimeField()
+    read_at = models.DateTimeField()
+    source = models.CharField(max_length=16, choices=ReadSource.choices, default=ReadSource.READ)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reader_key", "period_key", "article_id"], name="one_count_per_period"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["reader_key", "window_closes_at"], name="meter_reader_window")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reader_key} read {self.article_id} ({self.period_key})"

@@ -1,0 +1,58 @@
+"""Every change to a meter goes through these actions."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from masthead.metering.identity import ReaderIdentity
+from masthead.metering.policy import current_policy
+from masthead.metering.stores import MeterUnavailable, Outcome, RecordResult, get_store
+from masthead.newsroom.models import AccessLevel
+
+log = logging.getLogger("masthead.metering")
+
+
+def is_metered(article: Any) -> bool:
+    """Only metered, unsponsored articles count; free, sponsored and subscribers-only never do."""
+    return article.access_level == AccessLevel.METERED and not article.sponsored
+
+
+def record_read(reader: ReaderIdentity, article: Any, *, now: datetime) -> RecordResult:
+    """Count `article` against the reader's allowance, atomically; a re-read is free.
+
+    REFUSED means the allowance was already spent (a concurrent request may have taken the
+    last free article): the caller must show the preview. Raises MeterUnavailable when the
+    counter store cannot be reached.
+    """
+    if not is_metered(article) or reader.meter_key is None:
+        return RecordResult(Outcome.NOT_METERED, 0)
+    policy = current_policy()
+    return get_store().record(
+        reader.meter_key,
+        article.pk,
+        allowance=policy.allowance_for(registered=reader.registered),
+        now=now,
+        policy=policy,
+    )
+
+
+def carry_over_anonymous_reads(anonymous_id: str, user_id: int, *, now: datetime) -> int:
+    """At sign-up or login, the account's count becomes the union of both counts.
+
+    Articles read on both are counted once; nothing is reset, so signing in never buys a fresh
+    allowance. Idempotent: signing in twice carries nothing the second time. Never blocks a
+    login: if the store is down the reads stay with the cookie and the event is logged.
+    """
+    policy = current_policy()
+    try:
+        carried = get_store().carry_over(
+            f"a:{anonymous_id}", f"u:{user_id}", now=now, policy=policy
+        )
+    except MeterUnavailable as exc:
+        log.warning("meter carry-over skipped for user %s: store unreachable (%s)", user_id, exc)
+        return 0
+    if carried:
+        log.info("carried %d anonymous reads into user %s", carried, user_id)
+    return carried

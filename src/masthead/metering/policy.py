@@ -1,0 +1,82 @@
+"""The meter policy in force and the counting windows it defines.
+
+The policy is read on every metered request, so each process keeps it for a few seconds
+(`POLICY_TTL_SECONDS`) instead of asking the database or Redis each time; saving the policy
+clears this process's copy at once, other processes follow within the TTL.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils.translation import gettext, ngettext
+
+from masthead.metering.models import MeterPolicy, PeriodKind
+
+POLICY_TTL_SECONDS = 15.0
+_cache: dict[str, tuple[float, MeterPolicy]] = {}
+
+
+def current_policy() -> MeterPolicy:
+    """The saved policy, or the safe defaults when staff never saved one."""
+    cached = _cache.get("policy")
+    if cached and time.monotonic() - cached[0] < POLICY_TTL_SECONDS:
+        return cached[1]
+    policy = MeterPolicy.objects.first() or MeterPolicy()
+    _cache["policy"] = (time.monotonic(), policy)
+    return policy
+
+
+def forget_policy(**_: object) -> None:
+    _cache.clear()
+
+
+@dataclass(frozen=True)
+class Window:
+    """A counting period: reads inside [opens_at, closes_at) share one allowance."""
+
+    key: str
+    opens_at: datetime
+    closes_at: datetime
+
+
+def site_zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def month_window(now: datetime) -> Window:
+    """The calendar month containing `now`, in the site's time zone."""
+    local = now.astimezone(site_zone())
+    opens = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    year, month = (opens.year + 1, 1) if opens.month == 12 else (opens.year, opens.month + 1)
+    closes = opens.replace(year=year, month=month)
+    return Window(f"m{opens:%Y-%m}", opens, closes)
+
+
+def rolling_window(opens_at: datetime, days: int) -> Window:
+    """A window of `days` days opened by a reader's first counted read."""
+    return Window(f"r{days}-{int(opens_at.timestamp())}", opens_at, opens_at + timedelta(days=days))
+
+
+def fixed_window(policy: MeterPolicy, now: datetime) -> Window | None:
+    """The window every reader shares at `now`, or None when each reader opens their own."""
+    if policy.period_kind == PeriodKind.ROLLING_DAYS:
+        return None
+    return month_window(now)
+
+
+def new_window(policy: MeterPolicy, now: datetime) -> Window:
+    return fixed_window(policy, now) or rolling_window(now, policy.rolling_days)
+
+
+def period_phrase(policy: MeterPolicy) -> str:
+    """'this month' or 'in the next 30 days', translated."""
+    if policy.period_kind == PeriodKind.ROLLING_DAYS:
+        return ngettext(
+            "in the next %(days)d day", "in the next %(days)d days", policy.rolling_days
+        ) % {"days": policy.rolling_days}
+    return gettext("this month")

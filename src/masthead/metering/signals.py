@@ -1,0 +1,31 @@
+"""Carry anonymous reads into the account when a reader signs up or logs in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.signals import user_signed_up
+from django.contrib.auth.signals import user_logged_in
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from masthead.core import clock
+from masthead.metering.actions import carry_over_anonymous_reads
+from masthead.metering.identity import anonymous_id_from
+from masthead.metering.models import MeterPolicy
+from masthead.metering.policy import forget_policy
+
+
+@receiver(user_logged_in, dispatch_uid="metering-carry-over-login")
+@receiver(user_signed_up, dispatch_uid="metering-carry-over-signup")
+def carry_over_on_sign_in(sender: Any, request: HttpRequest | None, user: Any, **_: Any) -> None:
+    if request is None or not getattr(user, "pk", None):
+        return
+    anonymous_id = anonymous_id_from(request)
+    if anonymous_id:
+        carry_over_anonymous_reads(anonymous_id, user.pk, now=clock.now())
+
+
+post_save.connect(forget_policy, sender=MeterPolicy, dispatch_uid="metering-policy-saved")
+post_delete.connect(forget_policy, sender=MeterPolicy, dispatch_uid="metering-policy-deleted")
