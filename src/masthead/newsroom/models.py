@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
@@ -14,6 +18,9 @@ from wagtail.images.blocks import ImageChooserBlock
 from wagtail.models import Orderable, Page
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
+from wagtail.url_routing import RouteResult
+
+from masthead.newsroom import text
 
 # Rich text editors may use in article paragraphs; everything else is stripped.
 PARAGRAPH_FEATURES = ["bold", "italic", "link", "ol", "ul", "superscript", "subscript"]
@@ -92,6 +99,14 @@ class HomePage(Page):
     subpage_types = ["newsroom.SectionPage", "newsroom.AuthorIndexPage"]
     parent_page_types = ["wagtailcore.Page"]
     max_count = 1
+    template = "newsroom/home_page.html"
+
+    def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        from masthead.newsroom import listing
+
+        context = super().get_context(request, *args, **kwargs)
+        context.update(listing.front_page(self))
+        return context
 
 
 class SectionPage(Page):
@@ -102,12 +117,29 @@ class SectionPage(Page):
     content_panels = [*Page.content_panels, FieldPanel("intro")]
     subpage_types = ["newsroom.ArticlePage"]
     parent_page_types = ["newsroom.HomePage"]
+    template = "newsroom/section_page.html"
+
+    def serve(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from masthead.newsroom import listing
+
+        return listing.serve_paginated(
+            request,
+            self,
+            listing.articles().descendant_of(self),
+            self.template,
+        )
 
 
 class AuthorIndexPage(Page):
     subpage_types = ["newsroom.AuthorPage"]
     parent_page_types = ["newsroom.HomePage"]
     max_count = 1
+    template = "newsroom/author_index_page.html"
+
+    def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context(request, *args, **kwargs)
+        context["authors"] = AuthorPage.objects.live().child_of(self).order_by("title")
+        return context
 
 
 class AuthorPage(Page):
@@ -128,6 +160,18 @@ class AuthorPage(Page):
     search_fields = [*Page.search_fields, index.SearchField("role")]
     subpage_types: list[str] = []
     parent_page_types = ["newsroom.AuthorIndexPage"]
+    template = "newsroom/author_page.html"
+
+    def serve(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from masthead.newsroom import listing
+
+        return listing.serve_paginated(
+            request,
+            self,
+            listing.articles().filter(bylines__author=self),
+            self.template,
+            extra={"bio_html": text.sanitize_html(self.bio)},
+        )
 
 
 class ArticleTag(TaggedItemBase):
@@ -164,6 +208,9 @@ class ArticlePage(Page):
         help_text="Set when an article is materially updated after publication.",
     )
     tags = ClusterTaggableManager(through=ArticleTag, blank=True)
+    # Derived from the body on save (publish time), never edited: what search may match.
+    search_preview_text = models.TextField(blank=True, editable=False)
+    body_text = models.TextField(blank=True, editable=False)
 
     content_panels = [
         *Page.content_panels,
@@ -190,22 +237,58 @@ class ArticlePage(Page):
             heading="Access and sponsorship",
         ),
     ]
+    # The index never holds the whole body of a paywalled article: the full body is only
+    # matched for searchers who may read everything (see newsroom.search).
     search_fields = [
         *Page.search_fields,
         index.SearchField("standfirst"),
+        index.SearchField("search_preview_text"),
         index.FilterField("access_level"),
+        index.FilterField("first_published_at"),
     ]
     parent_page_types = ["newsroom.SectionPage"]
     subpage_types: list[str] = []
+    template = "newsroom/article_page.html"
+
+    PREVIEW_TEXT_BLOCKS = 2
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         super().clean()
         if self.sponsored and not self.sponsor_id:
             raise ValidationError(
                 {"sponsor": "A sponsored article needs its sponsor for the disclosure."}
             )
+
+    @property
+    def is_free(self) -> bool:
+        return self.access_level == AccessLevel.FREE
+
+    def refresh_derived_text(self) -> None:
+        """Compute the searchable text once, when the article is saved, not per request."""
+        blocks = list(self.body)
+        self.body_text = text.blocks_text(blocks)
+        self.search_preview_text = (
+            self.body_text if self.is_free else text.blocks_text(blocks[: self.PREVIEW_TEXT_BLOCKS])
+        )
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "body" in update_fields:
+            self.refresh_derived_text()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "body_text", "search_preview_text"}
+        super().save(*args, **kwargs)
+
+    def route(self, request: HttpRequest, path_components: list[str]) -> RouteResult:
+        """`<article>/print/` is the print view of a live article."""
+        if path_components == ["print"] and self.live:
+            return RouteResult(self, kwargs={"print_view": True})
+        return super().route(request, path_components)
+
+    def serve(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from masthead.newsroom import article_view
+
+        return article_view.serve(request, self, print_view=kwargs.get("print_view", False))
 
 
 class ArticleByline(Orderable):

@@ -1,3 +1,19 @@
-from django.urls import URLPattern, URLResolver
+"""Newsroom URLs outside the Wagtail page tree (which serves home, sections and articles)."""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django.urls import URLPattern, URLResolver, path
+from wagtail.contrib.sitemaps.views import sitemap
+
+from masthead.newsroom import feeds, views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("robots.txt", views.robots_txt, name="robots_txt"),
+    path("favicon.ico", views.favicon, name="favicon"),
+    path("sitemap.xml", sitemap, name="sitemap"),
+    path("news-sitemap.xml", views.news_sitemap, name="news_sitemap"),
+    path("search/", views.search_page, name="search"),
+    path("tags/<slug:slug>/", views.tag_page, name="tag"),
+    path("feeds/rss/", feeds.ArticleFeed(), name="feed_rss"),
+    path("feeds/atom/", feeds.AtomArticleFeed(), name="feed_atom"),
+    path("feeds/<slug:section>/rss/", feeds.ArticleFeed(), name="section_feed_rss"),
+    path("feeds/<slug:section>/atom/", feeds.AtomArticleFeed(), name="section_feed_atom"),
+]

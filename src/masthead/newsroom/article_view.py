@@ -1,0 +1,308 @@
+"""The article page and its print view.
+
+The access decision is made per request (through the doors); everything that does not depend
+on the reader is rendered once into fragments kept in the shared cache, keyed by page id, live
+revision and the number of visible blocks. A publish anywhere bumps a generation number stored
+beside them, so related-article lists never go stale; all fragments and the generation are read
+in one cache round trip.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.templatetags.static import static
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+
+from masthead.access.doors import mark_reader_dependent, open_article, visible_blocks
+from masthead.newsroom import images, text
+
+GENERATION_KEY = "newsroom:generation"
+FRAGMENT_TIMEOUT = 24 * 3600
+RELATED_COUNT = 4
+PARTS = ("nav", "head", "top", "body", "tail")
+_JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
+
+
+def bump_generation() -> None:
+    """Invalidate every cached article fragment (called on publish and unpublish)."""
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        cache.set(GENERATION_KEY, 1, None)
+
+
+@dataclass
+class BodyBlock:
+    kind: str
+    html: SafeString | str = ""
+    text: str = ""
+    image: images.ResponsiveImage | None = None
+    caption: str = ""
+    credit: str = ""
+    attribution: str = ""
+
+
+@dataclass
+class ArticleData:
+    """Everything the fragments show, gathered in a fixed number of queries."""
+
+    page: Any
+    root_url: str
+    url: str
+    section: Any
+    authors: list[Any]
+    tags: list[Any]
+    related: list[Any]
+    hero: images.ResponsiveImage | None
+    blocks: list[BodyBlock] = field(default_factory=list)
+
+    @property
+    def canonical(self) -> str:
+        return f"{self.root_url}{self.url}"
+
+    @property
+    def published(self) -> Any:
+        return self.page.first_published_at or self.page.latest_revision_created_at
+
+    @property
+    def updated(self) -> Any:
+        page = self.page
+        if page.updated_at and (not self.published or page.updated_at > self.published):
+            return page.updated_at
+        return None
+
+
+def serve(request: HttpRequest, page: Any, *, print_view: bool = False) -> HttpResponse:
+    decision = open_article(request, page)
+    blocks = visible_blocks(page, decision)
+    is_preview = bool(getattr(request, "is_preview", False))
+    fragments = _fragments(page, blocks, cached=not is_preview and page.pk is not None)
+    context = {
+        "page": page,
+        "self": page,
+        "decision": decision,
+        "fragments": fragments,
+        "print_view": print_view,
+    }
+    template = "newsroom/article_print.html" if print_view else "newsroom/article_page.html"
+    response = TemplateResponse(request, template, context)
+    return mark_reader_dependent(response)
+
+
+def _fragments(page: Any, blocks: list[Any], *, cached: bool) -> dict[str, SafeString]:
+    if not cached:
+        return _render_parts(page, blocks, PARTS)
+    prefix = f"newsroom:article:{page.pk}:{page.live_revision_id}"
+    keys = {
+        "nav": f"{prefix}:nav",
+        "head": f"{prefix}:head",
+        "top": f"{prefix}:top",
+        "body": f"{prefix}:body:{len(blocks)}",
+        "tail": f"{prefix}:tail",
+    }
+    found = cache.get_many([GENERATION_KEY, *keys.values()])
+    generation = found.get(GENERATION_KEY, 0)
+    fragments: dict[str, SafeString] = {}
+    for part, key in keys.items():
+        entry = found.get(key)
+        if entry and entry[0] == generation:
+            fragments[part] = mark_safe(entry[1])
+    missing = [part for part in PARTS if part not in fragments]
+    if missing:
+        rendered = _render_parts(page, blocks, missing)
+        cache.set_many(
+            {keys[part]: (generation, str(html)) for part, html in rendered.items()},
+            FRAGMENT_TIMEOUT,
+        )
+        fragments.update(rendered)
+    return fragments
+
+
+def _render_parts(page: Any, blocks: list[Any], parts: Any) -> dict[str, SafeString]:
+    data = gather(page, blocks)
+    context = {"article": data, "page": page, "share_links": share_links(data)}
+    rendered = {
+        part: mark_safe(render_to_string(f"newsroom/article/{part}.html", context))
+        for part in parts
+    }
+    if "head" in rendered:
+        rendered["head"] = mark_safe(rendered["head"] + json_ld_script(data))
+    return rendered
+
+
+def gather(page: Any, blocks: list[Any]) -> ArticleData:
+    """Load what the article shows: a fixed number of queries however long it is."""
+    url_parts = page.get_url_parts()
+    root_url, path = (url_parts[1], url_parts[2]) if url_parts else (settings.SITE_URL, "")
+    section = page.get_parent().specific if page.pk else None
+    image_ids = [page.hero_image_id]
+    image_ids += [
+        b.value["image"].pk for b in blocks if b.block_type == "image" and b.value["image"]
+    ]
+    found = images.fetch(image_ids, images.ARTICLE_SPECS)
+    hero_image = found.get(page.hero_image_id)
+    hero = (
+        images.responsive(hero_image, images.ARTICLE_SPECS, page.hero_caption or page.title)
+        if hero_image
+        else None
+    )
+    return ArticleData(
+        page=page,
+        root_url=root_url,
+        url=path,
+        section=section,
+        authors=[byline.author for byline in page.bylines.select_related("author")],
+        tags=list(page.tags.all()),
+        related=related_articles(page, section) if section else [],
+        hero=hero,
+        blocks=body_blocks(page, blocks, found),
+    )
+
+
+def body_blocks(page: Any, blocks: list[Any], found: dict[int, Any]) -> list[BodyBlock]:
+    prepared: list[BodyBlock] = []
+    dateline_placed = not page.dateline
+    for block in blocks:
+        kind, value = block.block_type, block.value
+        if kind == "paragraph":
+            html = text.sanitize_html(value)
+            if not dateline_placed:
+                html = text.with_dateline(html, page.dateline)
+                dateline_placed = True
+            prepared.append(BodyBlock(kind, html=html))
+        elif kind == "subheading":
+            prepared.append(BodyBlock(kind, text=str(value)))
+        elif kind == "pull_quote":
+            prepared.append(
+                BodyBlock(kind, text=value["quote"], attribution=value["attribution"] or "")
+            )
+        elif kind == "image":
+            image = found.get(value["image"].pk) if value["image"] else None
+            caption = value["caption"] or ""
+            picture = images.responsive(image, images.ARTICLE_SPECS, caption) if image else None
+            if picture:
+                prepared.append(
+                    BodyBlock(kind, image=picture, caption=caption, credit=value["credit"] or "")
+                )
+    if not dateline_placed and prepared:
+        label = text.with_dateline("", page.dateline)
+        prepared.insert(0, BodyBlock("paragraph", html=label))
+    return prepared
+
+
+def related_articles(page: Any, section: Any) -> list[Any]:
+    """Explicitly chosen articles first, then ones sharing a tag, then the same section."""
+    from masthead.newsroom.models import ArticlePage, ArticleTag
+
+    def live() -> Any:
+        return (
+            ArticlePage.objects.live()
+            .exclude(pk=page.pk)
+            .select_related("sponsor")
+            .defer("body", "body_text", "search_preview_text")
+        )
+
+    chosen = [
+        link.target
+        for link in page.related.select_related("target", "target__sponsor")
+        if link.target.live and link.target.pk != page.pk
+    ]
+    seen = {item.pk for item in chosen}
+    tag_ids = ArticleTag.objects.filter(content_object_id=page.pk).values("tag_id")
+    by_tag = live().filter(tagged_items__tag_id__in=tag_ids).distinct()
+    by_tag = by_tag.order_by("-first_published_at")[: RELATED_COUNT * 2]
+    by_section = live().child_of(section).order_by("-first_published_at")
+    related = list(chosen)
+    for candidate in [*by_tag, *by_section[: RELATED_COUNT * 2]]:
+        if len(related) >= RELATED_COUNT:
+            break
+        if candidate.pk not in seen:
+            seen.add(candidate.pk)
+            related.append(candidate)
+    return related[:RELATED_COUNT]
+
+
+def json_ld(data: ArticleData) -> dict[str, Any]:
+    """schema.org NewsArticle: headline and standfirst only, never the body."""
+    page = data.page
+    root = data.root_url
+    published = data.published
+    modified = data.updated or published
+    document: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "mainEntityOfPage": {"@type": "WebPage", "@id": data.canonical},
+        "url": data.canonical,
+        "headline": page.title,
+        "description": page.standfirst,
+        "author": [
+            {"@type": "Person", "name": author.title, "url": author.full_url}
+            for author in data.authors
+        ],
+        "publisher": {
+            "@type": "NewsMediaOrganization",
+            "name": settings.SITE_NAME,
+            "url": f"{root}/",
+            "logo": {"@type": "ImageObject", "url": f"{root}{static('masthead/logo.png')}"},
+        },
+        "isAccessibleForFree": page.is_free,
+    }
+    if published:
+        document["datePublished"] = timezone.localtime(published).isoformat()
+        document["dateModified"] = timezone.localtime(modified).isoformat()
+    if data.section:
+        document["articleSection"] = data.section.title
+    if data.hero:
+        document["image"] = [f"{root}{data.hero.src}"]
+    if data.tags:
+        document["keywords"] = [tag.name for tag in data.tags]
+    if not page.is_free:
+        document["hasPart"] = {
+            "@type": "WebPageElement",
+            "isAccessibleForFree": False,
+            "cssSelector": ".article-body",
+        }
+    return document
+
+
+def json_ld_script(data: ArticleData) -> str:
+    payload = json.dumps(json_ld(data), ensure_ascii=False).translate(_JSON_ESCAPES)
+    return f'<script type="application/ld+json">{payload}</script>\n'
+
+
+def share_links(data: ArticleData) -> list[dict[str, str]]:
+    """Plain links (no script) to share the article; the print link opens the print view."""
+    url, title = data.canonical, data.page.title
+    return [
+        {
+            "name": "facebook",
+            "label": "Share on Facebook",
+            "href": "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": url}),
+        },
+        {
+            "name": "linkedin",
+            "label": "Share on LinkedIn",
+            "href": "https://www.linkedin.com/sharing/share-offsite/?" + urlencode({"url": url}),
+        },
+        {
+            "name": "x",
+            "label": "Share on X (Twitter)",
+            "href": "https://twitter.com/intent/tweet?" + urlencode({"url": url, "text": title}),
+        },
+        {
+            "name": "mail",
+            "label": "Share by e-mail",
+            "href": f"mailto:?subject={quote(title)}&body={quote(url)}",
+        },
+        {"name": "print", "label": "Print this article", "href": f"{data.url}print/"},
+    ]

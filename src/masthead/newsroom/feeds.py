@@ -1,0 +1,122 @@
+"""RSS and Atom feeds, for the site and per section.
+
+Feeds never count a read: each item is asked of `peek(None, item)`, and carries its full text
+only when that is full and the article is free; otherwise the standfirst alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
+
+from masthead.access.doors import peek, visible_blocks
+from masthead.newsroom import listing
+from masthead.newsroom.article_view import body_blocks
+
+DEFAULT_ITEMS = 20
+MAX_ITEMS = 50
+SPONSORED_LABEL = "Sponsored content"
+
+
+class BadFeedParameter(ValueError):
+    pass
+
+
+def item_count(request: HttpRequest) -> int:
+    """?limit=N (1-50); anything else is a bad request, not a silent default."""
+    raw = request.GET.get("limit")
+    if raw is None:
+        return DEFAULT_ITEMS
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 3 or not 1 <= int(raw) <= MAX_ITEMS:
+        raise BadFeedParameter(f"The feed's limit must be a whole number from 1 to {MAX_ITEMS}.")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class FeedScope:
+    """What one request asked for (the Feed instance is shared between requests)."""
+
+    section: Any
+    limit: int
+
+
+class ArticleFeed(Feed):
+    feed_type: type[SyndicationFeed] = Rss201rev2Feed
+
+    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            item_count(request)
+        except BadFeedParameter as exc:
+            return listing.bad_request(request, str(exc))
+        return super().__call__(request, *args, **kwargs)
+
+    def get_object(self, request: HttpRequest, section: str | None = None) -> FeedScope:
+        from masthead.newsroom.models import SectionPage
+
+        limit = item_count(request)
+        found = SectionPage.objects.live().get(slug=section) if section else None
+        return FeedScope(section=found, limit=limit)
+
+    def title(self, obj: FeedScope) -> str:
+        if obj.section:
+            return f"{settings.SITE_NAME}: {obj.section.title}"
+        return settings.SITE_NAME
+
+    def link(self, obj: FeedScope) -> str:
+        return obj.section.url if obj.section else "/"
+
+    def description(self, obj: FeedScope) -> str:
+        if obj.section:
+            return obj.section.intro or f"The latest {obj.section.title} articles"
+        return f"The latest articles from {settings.SITE_NAME}"
+
+    subtitle = description
+
+    def items(self, obj: FeedScope) -> list[Any]:
+        queryset = listing.articles()
+        if obj.section is not None:
+            queryset = queryset.descendant_of(obj.section)
+        return list(queryset[: obj.limit])
+
+    def item_title(self, item: Any) -> str:
+        return f"{SPONSORED_LABEL}: {item.title}" if item.sponsored else item.title
+
+    def item_description(self, item: Any) -> str:
+        return render_to_string(
+            "newsroom/feed_item.html",
+            {"item": item, "full_body": self.full_body(item)},
+        )
+
+    def full_body(self, item: Any) -> list[Any] | None:
+        """The body blocks a feed may carry, or None for standfirst only."""
+        if not item.is_free:
+            return None
+        decision = peek(None, item)
+        if not decision.full:
+            return None
+        return body_blocks(item, visible_blocks(item, decision), {})
+
+    def item_link(self, item: Any) -> str:
+        return item.url
+
+    def item_pubdate(self, item: Any) -> Any:
+        return item.first_published_at
+
+    def item_updateddate(self, item: Any) -> Any:
+        return item.updated_at or item.last_published_at
+
+    def item_author_name(self, item: Any) -> str:
+        return ", ".join(byline.author.title for byline in item.bylines.all())
+
+    def item_categories(self, item: Any) -> list[str]:
+        return [SPONSORED_LABEL] if item.sponsored else []
+
+
+class AtomArticleFeed(ArticleFeed):
+    feed_type = Atom1Feed

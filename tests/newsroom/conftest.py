@@ -1,0 +1,32 @@
+"""Newsroom test fixtures: media files in a temporary folder, a cold cache per test."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.cache import cache
+from django.core.files.images import ImageFile
+from PIL import Image as PILImage
+from wagtail.images import get_image_model
+
+
+@pytest.fixture(autouse=True)
+def isolated_media_and_cache(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def make_image():
+    """`make_image(title, size)`: a real JPEG in the image library."""
+
+    def build(title: str = "Harbour at dawn", size: tuple[int, int] = (1600, 900)):
+        buffer = io.BytesIO()
+        PILImage.new("RGB", size, (40, 70, 110)).save(buffer, "JPEG")
+        file = ImageFile(buffer, name=f"{title.lower().replace(' ', '-')}.jpg")
+        return get_image_model().objects.create(title=title, file=file)
+
+    return build
