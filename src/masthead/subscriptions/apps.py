@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class SubscriptionsConfig(AppConfig):
     name = "masthead.subscriptions"
     label = "subscriptions"
+
+    def ready(self) -> None:
+        from masthead.subscriptions import jobs  # noqa: F401  (registers the scheduled jobs)

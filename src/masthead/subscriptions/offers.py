@@ -1,9 +1,17 @@
-"""Live offers a reader may take. PLACEHOLDER until the subscriptions issue lands."""
+"""Live offers a reader may take: what the offers page and the paywall show.
+
+Offers the reader is eligible for come first; when none is (a lapsed subscriber, say), the
+plans themselves are offered, so a paywall always has somewhere to go.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from django.urls import reverse
+from django.utils import dateformat, timezone, translation
+from django.utils.translation import gettext as _
 
 
 @dataclass(frozen=True)
@@ -12,7 +20,52 @@ class OfferView:
     headline: str  # "Try 1 month for $0.99"
     ends_text: str  # "Offer ends October 31st" or ""
     url: str  # checkout URL for this offer
+    then_text: str = ""  # "then $15 a month"
+    kind: str = "intro"  # intro, trial, plan
+
+
+def ends_text(ends_at: datetime | None) -> str:
+    """ "Offer ends October 31st": the last day it is live, in the site's time zone."""
+    if ends_at is None:
+        return ""
+    last_day = timezone.localtime(ends_at - timedelta(microseconds=1)).date()
+    if translation.get_language() in (None, "en", "en-us", "en-gb"):
+        day = dateformat.format(last_day, "F jS")
+    else:
+        day = dateformat.format(last_day, "j F")
+    return _("Offer ends %(day)s") % {"day": day}
+
+
+def view_of_offer(offer) -> OfferView:  # type: ignore[no-untyped-def]
+    return OfferView(
+        code=offer.code,
+        headline=offer.headline,
+        ends_text=ends_text(offer.ends_at),
+        url=reverse("billing:checkout_offer", args=[offer.code]),
+        then_text=offer.then_text,
+        kind=offer.kind,
+    )
+
+
+def view_of_plan(plan) -> OfferView:  # type: ignore[no-untyped-def]
+    return OfferView(
+        code=plan.slug,
+        headline=_("Subscribe for %(price)s") % {"price": plan.price_text},
+        ends_text="",
+        url=reverse("billing:checkout_plan", args=[plan.slug]),
+        kind="plan",
+    )
 
 
 def live_offers_for(user_id: int | None, *, now: datetime) -> list[OfferView]:
-    return []
+    from masthead.subscriptions.actions import offer_refusal
+    from masthead.subscriptions.models import Offer, Plan
+
+    offers = [
+        view_of_offer(offer)
+        for offer in Offer.objects.filter(link_only=False).select_related("plan")
+        if offer_refusal(user_id, offer, now=now) is None
+    ]
+    if offers:
+        return offers
+    return [view_of_plan(plan) for plan in Plan.objects.all() if plan.is_live(now)]

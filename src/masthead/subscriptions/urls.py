@@ -1,3 +1,14 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from masthead.subscriptions import views
+
+app_name = "subscriptions"
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("offers/", views.offers, name="offers"),
+    path("account/subscription/", views.account, name="account"),
+    path("account/subscription/cancel/", views.cancel, name="cancel"),
+    path("account/subscription/resume/", views.resume, name="resume"),
+    path("account/subscription/change/<slug:slug>/", views.change_plan, name="change_plan"),
+    path("account/payment-method/", views.payment_method, name="payment_method"),
+    path("account/invoices/<int:pk>/", views.invoice, name="invoice"),
+]

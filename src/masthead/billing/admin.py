@@ -1,0 +1,46 @@
+"""The ledger and webhook receipts, read-only for staff; failed webhooks can be retried."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
+
+from masthead.billing.models import LedgerEntry, WebhookEvent, WebhookStatus
+from masthead.billing.webhooks import apply_stored
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ["receipt_number", "at", "user", "kind", "amount_text", "description", "actor"]
+    list_filter = ["kind", "provider"]
+    search_fields = ["user__email", "provider_ref"]
+
+
+@admin.action(description="Apply the selected failed events again")
+def retry(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
+    results = [apply_stored(event)[0] for event in queryset.filter(status=WebhookStatus.FAILED)]
+    messages.info(request, f"Retried {len(results)}; {results.count(200)} applied or ignored.")
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["event_id", "event_type", "created", "status", "note"]
+    list_filter = ["status", "event_type"]
+    search_fields = ["event_id"]
+    actions = [retry]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None  # the list (and its retry action), never an edit form

@@ -1,0 +1,198 @@
+"""Staff tools (Django admin at /django-admin/): plans and offers are ended, never deleted;
+subscriptions are read-only except through the staff actions (cancel, end, refund, grant
+complimentary access), each of which requires a reason and goes through actions.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from masthead.billing.models import EntryKind, LedgerEntry
+from masthead.billing.providers import PaymentError
+from masthead.core import clock
+from masthead.subscriptions import actions
+from masthead.subscriptions.models import Offer, Plan, Subscription, SubscriptionEvent
+
+
+class NoDeleteAdmin(admin.ModelAdmin):
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        found = super().get_actions(request)
+        found.pop("delete_selected", None)
+        return found
+
+
+@admin.action(description="End the selected (no new subscriptions from now)")
+def end_now(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
+    ended = queryset.filter(ended_at__isnull=True).update(ended_at=clock.now())
+    messages.success(request, f"Ended {ended}.")
+
+
+@admin.register(Plan)
+class PlanAdmin(NoDeleteAdmin):
+    list_display = ["name", "slug", "price_text", "interval", "ended_at"]
+    actions = [end_now]
+
+
+@admin.register(Offer)
+class OfferAdmin(NoDeleteAdmin):
+    list_display = ["code", "headline", "plan", "starts_at", "ends_at", "link_only", "ended_at"]
+    list_filter = ["kind", "link_only"]
+    actions = [end_now]
+
+
+class EventInline(admin.TabularInline):
+    model = SubscriptionEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "kind", "from_status", "to_status", "actor", "reason", "data"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class StaffActionForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[
+            ("cancel", "Cancel at the end of the period"),
+            ("end", "End access now"),
+            ("refund", "Refund a charge"),
+        ]
+    )
+    charge = forms.ModelChoiceField(queryset=LedgerEntry.objects.none(), required=False)
+    amount_minor = forms.IntegerField(
+        required=False, min_value=1, help_text="Cents; empty refunds all that is left."
+    )
+    reason = forms.CharField(widget=forms.Textarea, help_text="Recorded in the history.")
+
+
+class GrantForm(forms.Form):
+    email = forms.EmailField()
+    until = forms.DateTimeField(help_text="When the complimentary access ends.")
+    plan = forms.ModelChoiceField(queryset=Plan.objects.all())
+    reason = forms.CharField(widget=forms.Textarea)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(NoDeleteAdmin):
+    list_display = ["user", "plan", "status", "current_period_end", "provider", "staff_tools"]
+    list_filter = ["status", "provider", "plan"]
+    search_fields = ["user__email", "provider_ref"]
+    inlines = [EventInline]
+    change_list_template = "admin/subscriptions/subscription/change_list.html"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in Subscription._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="Staff")
+    def staff_tools(self, obj: Subscription) -> str:
+        url = reverse("admin:subscriptions_subscription_staff", args=[obj.pk])
+        return format_html('<a href="{}">Cancel, end or refund…</a>', url)
+
+    def get_urls(self) -> list[Any]:
+        own = [
+            path(
+                "<int:pk>/staff/",
+                self.admin_site.admin_view(self.staff_view),
+                name="subscriptions_subscription_staff",
+            ),
+            path(
+                "grant/",
+                self.admin_site.admin_view(self.grant_view),
+                name="subscriptions_subscription_grant",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def staff_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_change_permission(request):
+            return redirect("admin:index")
+        sub = get_object_or_404(Subscription, pk=pk)
+        form = StaffActionForm(request.POST or None)
+        form.fields["charge"].queryset = LedgerEntry.objects.filter(
+            subscription=sub, kind=EntryKind.CHARGE
+        )
+        if request.method == "POST" and form.is_valid():
+            data, now = form.cleaned_data, clock.now()
+            try:
+                if data["action"] == "refund":
+                    if data["charge"] is None:
+                        raise actions.SubscriptionError("Choose the charge to refund.")
+                    actions.refund(
+                        data["charge"],
+                        now=now,
+                        actor=request.user,
+                        reason=data["reason"],
+                        amount_minor=data["amount_minor"],
+                    )
+                else:
+                    actions.cancel(
+                        sub,
+                        now=now,
+                        actor=request.user,
+                        reason=data["reason"],
+                        immediately=data["action"] == "end",
+                    )
+            except (actions.SubscriptionError, PaymentError) as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, "Done; recorded in the subscription's history.")
+                return redirect("admin:subscriptions_subscription_change", pk)
+        return render(
+            request,
+            "admin/subscriptions/staff_action.html",
+            {
+                **self.admin_site.each_context(request),
+                "form": form,
+                "subscription": sub,
+                "title": f"Staff action on {sub}",
+                "opts": self.model._meta,
+            },
+        )
+
+    def grant_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_change_permission(request):
+            return redirect("admin:index")
+        form = GrantForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            user = get_user_model().objects.filter(email__iexact=data["email"]).first()
+            try:
+                if user is None:
+                    raise actions.SubscriptionError("No reader has this e-mail address.")
+                sub = actions.grant_comp(
+                    user,
+                    until=data["until"],
+                    now=clock.now(),
+                    actor=request.user,
+                    reason=data["reason"],
+                    plan=data["plan"],
+                )
+            except actions.SubscriptionError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, "Complimentary access granted.")
+                return redirect("admin:subscriptions_subscription_change", sub.pk)
+        return render(
+            request,
+            "admin/subscriptions/staff_action.html",
+            {
+                **self.admin_site.each_context(request),
+                "form": form,
+                "title": "Grant complimentary access",
+                "opts": self.model._meta,
+            },
+        )

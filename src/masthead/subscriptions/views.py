@@ -1,0 +1,212 @@
+"""Reader pages: the offers page and the reader's own subscription, invoices and card.
+
+Account endpoints take no subscription id: each acts on the signed-in reader's own
+subscription, so nobody can reach another reader's. Receipts are looked up within the
+reader's own ledger rows (another reader's id is a 404).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from masthead.billing.forms import CardCheckoutForm
+from masthead.billing.models import EntryKind, LedgerEntry, PaymentMethod
+from masthead.billing.providers import PaymentError, get_provider
+from masthead.core import clock
+from masthead.subscriptions import actions
+from masthead.subscriptions.entitlements import entitlement_for
+from masthead.subscriptions.models import Plan, Status, Subscription
+from masthead.subscriptions.offers import live_offers_for
+
+
+def offers(request: HttpRequest) -> HttpResponse:
+    now = clock.now()
+    user_id = request.user.pk if request.user.is_authenticated else None
+    plans = [plan for plan in Plan.objects.all() if plan.is_live(now)]
+    return render(
+        request,
+        "subscriptions/offers.html",
+        {
+            "offers": [o for o in live_offers_for(user_id, now=now) if o.kind != "plan"],
+            "plans": plans,
+            "benefits": plans[0].benefit_list if plans else [],
+            "entitlement": entitlement_for(user_id, now=now),
+        },
+    )
+
+
+def _latest(user_id: int) -> Subscription | None:
+    return (
+        Subscription.objects.filter(user_id=user_id)
+        .select_related("plan", "next_plan", "offer")
+        .first()
+    )
+
+
+@login_required
+def account(request: HttpRequest, card_form: Any = None, status: int = 200) -> HttpResponse:
+    now = clock.now()
+    sub = _latest(request.user.pk)
+    receipts = (
+        LedgerEntry.objects.filter(user_id=request.user.pk, kind=EntryKind.CHARGE)
+        .order_by("-at", "-pk")
+        .prefetch_related("adjustments")
+    )
+    can_change = sub is not None and sub.status in (Status.ACTIVE, Status.TRIALING)
+    other_plans = (
+        [p for p in Plan.objects.all() if p.is_live(now) and p.pk != sub.plan_id]
+        if can_change and sub is not None
+        else []
+    )
+    return render(
+        request,
+        "subscriptions/account.html",
+        {
+            "subscription": sub,
+            "entitlement": entitlement_for(request.user.pk, now=now),
+            "card": PaymentMethod.current_for(request.user.pk),
+            "receipts": receipts,
+            "other_plans": other_plans,
+            "can_cancel": sub is not None
+            and sub.status in (Status.ACTIVE, Status.TRIALING, Status.PAST_DUE),
+            "can_resume": sub is not None
+            and sub.status == Status.CANCELLED
+            and sub.current_period_end > now,
+            "card_form": card_form
+            if card_form is not None
+            else (CardCheckoutForm(now=now) if get_provider().collects_cards_on_site else None),
+        },
+        status=status,
+    )
+
+
+def _own_live(request: HttpRequest) -> Subscription | None:
+    sub = actions.live_subscription(request.user.pk)
+    if sub is None:
+        messages.error(request, "You have no subscription to change.")
+    return sub
+
+
+@login_required
+@require_POST
+def cancel(request: HttpRequest) -> HttpResponse:
+    sub = _own_live(request)
+    if sub is not None:
+        try:
+            sub = actions.cancel(sub, now=clock.now(), actor=request.user, reason="By the reader")
+        except actions.SubscriptionError as exc:
+            messages.error(request, str(exc))
+        else:
+            if sub.status == Status.EXPIRED:
+                messages.success(request, "Your subscription has ended.")
+            else:
+                messages.success(
+                    request,
+                    f"Your subscription is cancelled. You keep full access until "
+                    f"{sub.current_period_end:%B %-d, %Y}.",
+                )
+    return redirect("subscriptions:account")
+
+
+@login_required
+@require_POST
+def resume(request: HttpRequest) -> HttpResponse:
+    sub = _own_live(request)
+    if sub is not None:
+        try:
+            actions.resume(sub, now=clock.now(), actor=request.user)
+        except actions.SubscriptionError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Your subscription will renew as before.")
+    return redirect("subscriptions:account")
+
+
+@login_required
+def change_plan(request: HttpRequest, slug: str) -> HttpResponse:
+    """GET: the exact charge or credit and when it applies. POST: confirm that preview."""
+    now = clock.now()
+    plan = Plan.objects.filter(slug=slug).first()
+    sub = actions.live_subscription(request.user.pk)
+    if plan is None or sub is None:
+        raise Http404("No such plan change")
+    try:
+        preview = actions.preview_plan_change(sub, plan, now=now)
+    except actions.SubscriptionError as exc:
+        messages.error(request, str(exc))
+        return redirect("subscriptions:account")
+    notice = ""
+    if request.method == "POST":
+        try:
+            expected = actions.PlanChangePreview(
+                plan_id=plan.pk,
+                immediate=request.POST.get("immediate") == "1",
+                charge_minor=int(request.POST.get("charge_minor", "")),
+                credit_minor=int(request.POST.get("credit_minor", "")),
+                currency=plan.currency,
+                applies_at=preview.applies_at,
+                renewal_minor=plan.price_minor,
+            )
+            actions.change_plan(sub, plan, now=now, expected=expected, actor=request.user)
+        except ValueError:
+            notice = "Please confirm the amount shown below."
+        except actions.PreviewOutdated as exc:
+            preview, notice = exc.preview, str(exc)
+        except (PaymentError, actions.SubscriptionError) as exc:
+            messages.error(request, str(exc))
+            return redirect("subscriptions:account")
+        else:
+            messages.success(
+                request,
+                f"Your plan is now {plan.name}."
+                if preview.immediate
+                else f"You will move to {plan.name} when this period ends.",
+            )
+            return redirect("subscriptions:account")
+    return render(
+        request,
+        "subscriptions/change_plan.html",
+        {"subscription": sub, "plan": plan, "preview": preview, "notice": notice},
+    )
+
+
+@login_required
+@require_POST
+def payment_method(request: HttpRequest) -> HttpResponse:
+    now = clock.now()
+    provider = get_provider()
+    if not provider.collects_cards_on_site:
+        raise Http404("Cards are managed at the payment provider")
+    form = CardCheckoutForm(request.POST, now=now)
+    if not form.is_valid():
+        return account(request, card_form=form, status=400)
+    try:
+        card = provider.save_card(request.user, form.card(), now=now)
+        actions.update_card(request.user, card, now=now)
+    except PaymentError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Your {card.brand} ending {card.last4} is now on file.")
+    return redirect("subscriptions:account")
+
+
+@login_required
+def invoice(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = (
+        LedgerEntry.objects.filter(pk=pk, user_id=request.user.pk, kind=EntryKind.CHARGE)
+        .select_related("subscription__plan")
+        .first()
+    )
+    if entry is None:
+        raise Http404("No such receipt")
+    return render(
+        request,
+        "subscriptions/invoice.html",
+        {"entry": entry, "adjustments": entry.adjustments.order_by("at", "pk")},
+    )
