@@ -96,8 +96,8 @@ def revoke_app_token(token: AppToken, *, now: datetime) -> bool:
     return bool(changed)
 
 
-def user_for_app_token(raw_token: str, *, now: datetime) -> Any | None:
-    """The active reader a live token belongs to, or None."""
+def live_token(raw_token: str, *, now: datetime) -> AppToken | None:
+    """The live token (with its active reader) that `raw_token` is, or None."""
     if not raw_token.startswith(TOKEN_SCHEME) or len(raw_token) > 200:
         return None
     token = (
@@ -109,7 +109,8 @@ def user_for_app_token(raw_token: str, *, now: datetime) -> Any | None:
         return None
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
         AppToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+        token.last_used_at = now
+    return token
 
 
 def live_tokens_of(user: Any) -> list[AppToken]:

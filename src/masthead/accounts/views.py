@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractUser
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -21,7 +24,7 @@ from masthead.subscriptions.entitlements import entitlement_for
 @never_cache
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = cast(AbstractUser, request.user)  # login_required
     address = EmailAddress.objects.filter(user=user, primary=True).first()
     context = {
         "email": address.email if address else user.email,
