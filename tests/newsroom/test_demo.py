@@ -1,0 +1,90 @@
+import pytest
+from django.contrib.auth import get_user_model
+from wagtail.models import Page, Revision, Site
+
+from masthead.newsroom import demo, demo_copy, text
+from masthead.newsroom.models import AccessLevel, ArticlePage, AuthorPage, SectionPage
+
+
+def snapshot() -> dict[str, object]:
+    return {
+        "pages": sorted(Page.objects.values_list("pk", "url_path", "live")),
+        "revisions": Revision.objects.count(),
+        "bodies": sorted(ArticlePage.objects.values_list("pk", "body_text")),
+        "users": sorted(get_user_model().objects.values_list("email", "password")),
+        "sites": sorted(Site.objects.values_list("hostname", "port", "root_page_id")),
+    }
+
+
+@pytest.mark.django_db
+def test_demo_loads_a_newsroom_and_a_second_run_changes_nothing():
+    lines = demo.load()
+    first = snapshot()
+    assert demo.load() == lines
+    assert snapshot() == first
+    assert lines[0] == "Newsroom: 16 articles in 4 sections"
+    assert lines[1] == (
+        "Editor login: editor@meridian.example / meridian-editor-2026 "
+        "at http://127.0.0.1:8000/admin/"
+    )
+
+
+@pytest.mark.django_db
+def test_demo_content_has_the_mix_the_product_needs():
+    demo.load()
+    articles = ArticlePage.objects.live()
+    assert articles.count() >= 15
+    assert SectionPage.objects.live().count() >= 4
+    assert AuthorPage.objects.filter(bylines__isnull=False).distinct().count() >= 4
+    levels = [a.access_level for a in articles]
+    assert levels.count(AccessLevel.SUBSCRIBERS) >= 2
+    assert levels.count(AccessLevel.FREE) >= 3
+    assert levels.count(AccessLevel.METERED) >= 3
+    sponsored = articles.get(sponsored=True)
+    assert sponsored.sponsor.disclosure.startswith("This content was commissioned by ")
+
+
+@pytest.mark.django_db
+def test_demo_analysis_piece_is_shaped_like_the_capture():
+    demo.load()
+    piece = ArticlePage.objects.get(slug=demo_copy.ANALYSIS["slug"])
+    assert piece.hero_image is not None
+    assert piece.hero_credit == "© Meridian Photo"
+    assert piece.dateline == "Valdgrad"
+    assert [b.value for b in piece.body if b.block_type == "subheading"] == [
+        "An empty hand",
+        "Lost in translation",
+        "Caught between partners",
+    ]
+    assert text.word_count(piece.body_text) >= 900
+    assert [r.target.slug for r in piece.related.all()] == [
+        "opinion-patience-is-not-a-policy",
+        "ferry-route-reopens-after-three-years",
+    ]
+
+
+@pytest.mark.django_db
+def test_demo_site_answers_on_the_demo_address_and_on_localhost(client):
+    demo.load()
+    site = Site.objects.get(is_default_site=True)
+    assert (site.hostname, site.port, site.root_page.specific_class.__name__) == (
+        "127.0.0.1",
+        8000,
+        "HomePage",
+    )
+    for host in ("127.0.0.1:8000", "localhost:8000"):
+        response = client.get("/", HTTP_HOST=host)
+        assert response.status_code == 200
+        assert "patient overture to Valdoria" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_demo_editor_is_staff_in_the_editors_group_and_not_a_superuser(client):
+    demo.load()
+    editor = get_user_model().objects.get(email=demo.EDITOR_EMAIL)
+    assert editor.is_staff and not editor.is_superuser
+    assert list(editor.groups.values_list("name", flat=True)) == ["Editors"]
+    assert client.login(username=demo.EDITOR_EMAIL, password=demo.EDITOR_PASSWORD)
+    assert client.get("/admin/").status_code == 200
+    home = Page.objects.get(depth=2)
+    assert client.get(f"/admin/pages/{home.pk}/").status_code == 200
