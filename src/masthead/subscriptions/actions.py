@@ -642,8 +642,9 @@ def _paid_for_period(sub: Subscription) -> int:
 
 
 def preview_plan_change(sub: Subscription, plan: Plan, *, now: datetime) -> PlanChangePreview:
-    """Upgrades (a higher daily price) apply now, with a credit for the unused whole days
-    already paid; downgrades apply when the period ends, with nothing charged now."""
+    """Upgrades (a longer interval, or a dearer plan of the same interval) apply now, with a
+    credit for the unused whole days already paid; downgrades apply when the period ends,
+    with nothing charged now."""
     if sub.status not in (Status.ACTIVE, Status.TRIALING):
         raise SubscriptionError("Only an active subscription or a trial can change plan.")
     if not plan.is_live(now):
@@ -661,7 +662,9 @@ def preview_plan_change(sub: Subscription, plan: Plan, *, now: datetime) -> Plan
     if sub.status == Status.TRIALING or plan.pk == sub.plan_id:
         # A trialist switches for free; choosing the current plan drops a scheduled change.
         return preview(sub.status == Status.TRIALING, 0, 0, now)
-    upgrade = plan.price_minor * sub.plan.months > sub.plan.price_minor * plan.months
+    upgrade = plan.months > sub.plan.months or (
+        plan.months == sub.plan.months and plan.price_minor > sub.plan.price_minor
+    )
     if not upgrade:
         return preview(False, 0, 0, sub.current_period_end)
     total_days = max((sub.current_period_end - sub.current_period_start).days, 1)
