@@ -43,7 +43,10 @@ def saved_page(request: HttpRequest) -> HttpResponse:
         return HttpResponse(
             f"No saved page at Redis key {PAGE_KEY}.", status=503, content_type="text/plain"
         )
-    return HttpResponse(page, content_type=CONTENT_TYPE)
+    response = HttpResponse(page, content_type=CONTENT_TYPE)
+    # Like the article page (CommonMiddleware sets it there): a sized body, not chunks.
+    response["Content-Length"] = str(len(page))
+    return response
 
 
 urlpatterns = [re_path(r"", saved_page)]
