@@ -46,11 +46,7 @@ def drop_redis_keys(store: RedisMeterStore) -> None:
 @pytest.fixture(params=["database", "redis"])
 def store(request, monkeypatch) -> Iterator[MeterStore]:
     """Each backend in turn, installed as the store every caller uses."""
-    chosen: MeterStore
-    if request.param == "redis":
-        chosen = redis_store()
-    else:
-        chosen = DatabaseMeterStore()
+    chosen: MeterStore = redis_store() if request.param == "redis" else DatabaseMeterStore()
     monkeypatch.setattr("masthead.metering.actions.get_store", lambda: chosen)
     monkeypatch.setattr("masthead.access.decision.get_store", lambda: chosen)
     yield chosen
