@@ -204,7 +204,7 @@ def test_sponsored_article_is_labelled_with_its_disclosure(client):
 def test_related_articles_explicit_first_then_by_tag_then_by_section(client):
     page = factories.article("Main")
     same_tag = factories.article("Shares a tag", section_title="Business")
-    same_section = factories.article("Same section")
+    factories.article("Same section")
     chosen = factories.article("Chosen", section_title="Opinion")
     factories.article("Elsewhere", section_title="Technology")
     for target in (page, same_tag):
@@ -297,5 +297,5 @@ def test_print_view_respects_the_access_decision(client, monkeypatch, analysis):
 def test_cached_fragments_live_in_the_shared_cache_keyed_by_revision(client, analysis):
     client.get(analysis.url)
     key = f"newsroom:article:{analysis.pk}:{analysis.live_revision_id}:body:{len(BODY)}"
-    generation, body = cache.get(key)
+    _generation, body = cache.get(key)
     assert "Final paragraph" in body

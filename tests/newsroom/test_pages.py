@@ -1,0 +1,168 @@
+"""Home, section, author, tag and search pages: headline and standfirst only, never body."""
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from masthead.access.decision import Decision, Level, Reason
+from masthead.newsroom import listing, search
+from masthead.newsroom.models import AccessLevel, ArticlePage, HomePage, Sponsor
+from tests import factories
+
+
+@pytest.mark.django_db
+def test_home_leads_with_the_chosen_top_story_then_latest_by_section(client):
+    lead = factories.article("The lead", section_title="World")
+    newest = factories.article("Newest world story", section_title="World")
+    business = factories.article("Rates on hold", section_title="Business")
+    home = HomePage.objects.get()
+    home.top_story = lead
+    home.save_revision().publish()
+    html = client.get("/").content.decode()
+    top = re.search(r'<section class="top-story".*?</section>', html, re.S).group(0)
+    assert "The lead" in top and "Newest world story" not in top
+    sections = re.findall(
+        r'<h2 class="home-section__title" id="[^"]+"><a href="[^"]+">(\w+)</a>', html
+    )
+    assert sections == ["World", "Business"]
+    assert html.count(">The lead</a>") == 1
+    assert newest.title in html and business.title in html
+
+
+@pytest.mark.django_db
+def test_home_without_a_chosen_top_story_leads_with_the_latest(client):
+    factories.article("Older")
+    factories.article("Latest")
+    top = re.search(
+        r'<section class="top-story".*?</section>', client.get("/").content.decode(), re.S
+    )
+    assert "Latest" in top.group(0)
+
+
+@pytest.mark.django_db
+def test_lists_show_standfirst_but_never_body_text(client):
+    page = factories.article("Listed", body=[("paragraph", "<p>Secret body sentence.</p>")])
+    for url in ["/", page.get_parent().url, "/authors/ana-petrova/", "/search/?q=Listed"]:
+        html = client.get(url).content.decode()
+        assert "Standfirst of Listed." in html, url
+        assert "Secret body sentence" not in html, url
+
+
+@pytest.mark.django_db
+def test_sponsored_articles_are_labelled_in_lists(client):
+    sponsor = Sponsor.objects.create(
+        name="Acme", disclosure="This content was commissioned by Acme."
+    )
+    factories.article("Paid piece", sponsored=True, sponsor=sponsor)
+    for url in ["/", "/world/"]:
+        html = client.get(url).content.decode()
+        assert html.count('<p class="sponsored__label">Sponsored content</p>') == 1, url
+        assert "This content was commissioned by Acme." in html
+
+
+@pytest.mark.django_db
+def test_section_page_paginates_newest_first(client):
+    for number in range(listing.PER_PAGE + 2):
+        factories.article(f"Story {number:02d}")
+    first = client.get("/world/").content.decode()
+    second = client.get("/world/?page=2").content.decode()
+    assert re.findall(r'teaser__headline"><a href="[^"]+">(Story \d+)', second) == [
+        "Story 01",
+        "Story 00",
+    ]
+    assert "Story 13" in first and "Story 01" not in first
+    assert 'rel="next" href="?page=2"' in first
+    assert "Page 2 of 2" in second
+
+
+@pytest.mark.django_db
+def test_author_page_lists_their_articles_only(client):
+    factories.article("By Ana", authors=["Ana Petrova"])
+    factories.article("By Ilse", authors=["Ilse Varga"])
+    html = client.get("/authors/ana-petrova/").content.decode()
+    assert "By Ana" in html and "By Ilse" not in html
+    assert "Ana Petrova" in client.get("/authors/").content.decode()
+
+
+@pytest.mark.django_db
+def test_tag_page_lists_tagged_articles_and_unknown_tags_are_404(client):
+    tagged = factories.article("Tagged")
+    tagged.tags.add("Fisheries")
+    tagged.save_revision().publish()
+    factories.article("Untagged")
+    response = client.get("/tags/fisheries/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<h1>Fisheries</h1>" in html and "Tagged" in html and "Untagged" not in html
+    assert client.get("/tags/no-such-topic/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_search_finds_headline_and_standfirst_and_preview_text(client):
+    page = factories.article(
+        "Harbour accord",
+        standfirst="Negotiators meet in Orsk.",
+        body=[("paragraph", f"<p>Opening {n} mentions krill.</p>") for n in range(4)]
+        + [("paragraph", "<p>Deep mention of anchovies.</p>")],
+    )
+    assert page.title in client.get("/search/?q=accord").content.decode()
+    assert page.title in client.get("/search/?q=Orsk").content.decode()
+    assert page.title in client.get("/search/?q=krill").content.decode()
+
+
+@pytest.mark.django_db
+def test_search_matches_deep_body_text_only_for_searchers_who_read_everything(client, monkeypatch):
+    page = factories.article(
+        "Deep body",
+        body=[("paragraph", "<p>Opening.</p>")] * 2 + [("paragraph", "<p>Hidden anchovies.</p>")],
+    )
+    restricted = Decision(Level.PREVIEW, Reason.METERED, preview_blocks=2)
+    monkeypatch.setattr(search, "peek", lambda request, article: restricted)
+    assert "1 result" not in client.get("/search/?q=anchovies").content.decode()
+    assert page.title not in client.get("/search/?q=anchovies").content.decode()
+    full = Decision(Level.FULL, Reason.STAFF)
+    monkeypatch.setattr(search, "peek", lambda request, article: full)
+    html = client.get("/search/?q=anchovies").content.decode()
+    assert "1 result for" in html and page.title in html
+
+
+@pytest.mark.django_db
+def test_free_articles_are_searchable_by_their_whole_body(client, monkeypatch):
+    page = factories.article(
+        "Free deep",
+        access_level=AccessLevel.FREE,
+        body=[("paragraph", "<p>Opening.</p>")] * 2 + [("paragraph", "<p>Sardines.</p>")],
+    )
+    restricted = Decision(Level.PREVIEW, Reason.METERED, preview_blocks=2)
+    monkeypatch.setattr(search, "peek", lambda request, article: restricted)
+    assert page.title in client.get("/search/?q=sardines").content.decode()
+
+
+@pytest.mark.django_db
+def test_search_preview_text_is_the_first_two_blocks_or_all_of_a_free_article():
+    body = [("paragraph", f"<p>Block {n}.</p>") for n in range(4)]
+    metered = factories.article(body=body)
+    free = factories.article(body=body, access_level=AccessLevel.FREE)
+    assert ArticlePage.objects.get(pk=metered.pk).search_preview_text == "Block 0. Block 1."
+    assert ArticlePage.objects.get(pk=free.pk).search_preview_text == (
+        "Block 0. Block 1. Block 2. Block 3."
+    )
+
+
+@pytest.mark.django_db
+def test_unpublished_and_draft_articles_are_in_no_list(client):
+    factories.article("Draft only", publish=False, live=False)
+    for url in ["/", "/world/", "/search/?q=Draft", "/feeds/rss/"]:
+        assert "Draft only" not in client.get(url).content.decode(), url
+
+
+@hypothesis_settings(max_examples=40, deadline=None)
+@given(st.text(max_size=300))
+def test_clean_query_is_printable_single_spaced_and_bounded(raw):
+    cleaned = search.clean_query(raw)
+    assert len(cleaned) <= search.MAX_QUERY_LENGTH
+    assert cleaned == cleaned.strip() and "  " not in cleaned
+    assert all(ch.isprintable() for ch in cleaned)
