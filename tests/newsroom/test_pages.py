@@ -165,4 +165,8 @@ def test_clean_query_is_printable_single_spaced_and_bounded(raw):
     cleaned = search.clean_query(raw)
     assert len(cleaned) <= search.MAX_QUERY_LENGTH
     assert cleaned == cleaned.strip() and "  " not in cleaned
-    assert all(ch.isprintable() for ch in cleaned)
+    assert all(ch.isalnum() or ch == " " for ch in cleaned)
+
+
+def test_clean_query_keeps_words_and_drops_search_syntax():
+    assert search.clean_query('  "Harbour" AND (talks)*  -Orsk\x00') == "Harbour AND talks Orsk"

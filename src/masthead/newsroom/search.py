@@ -7,6 +7,7 @@ Only a searcher who may read every article in full also matches the full body.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -15,6 +16,7 @@ from django.http import HttpRequest
 from masthead.access.doors import peek
 
 MAX_QUERY_LENGTH = 200
+_NOT_A_WORD = re.compile(r"[^\w]|_")
 MAX_RESULTS = 500
 
 
@@ -31,9 +33,10 @@ def may_search_full_text(request: HttpRequest) -> bool:
 
 
 def clean_query(raw: str) -> str:
-    """The query as the search backends accept it: printable, bounded, one line."""
-    printable = "".join(ch if ch.isprintable() else " " for ch in raw)
-    return " ".join(printable.split())[:MAX_QUERY_LENGTH]
+    """The query as words only: full-text syntax (quotes, brackets, operators) is dropped,
+    since SQLite's FTS5 and PostgreSQL read it differently and a stray quote is an error."""
+    words = _NOT_A_WORD.sub(" ", raw)
+    return " ".join(words.split())[:MAX_QUERY_LENGTH].strip()
 
 
 def search_articles(query: str, *, full_text: bool) -> QuerySet:
