@@ -34,6 +34,7 @@ from harness import (  # noqa: E402  (bench/ is not a package)
     BenchError,
     LoadResult,
     Response,
+    Server,
     fetch,
     free_port,
     nginx_serving,
@@ -180,6 +181,36 @@ def demo_articles(env: dict[str, str]) -> tuple[Candidate | None, Candidate | No
         connections.close_all()
 
 
+def work_per_request(path: str) -> str:
+    """SQL queries and Redis commands one fresh reader's request costs, counted in-process."""
+    import redis
+    from django.db import connection, connections
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    commands: list[str] = []
+    execute_command = redis.Redis.execute_command
+
+    def counted(self: redis.Redis, *args: object, **options: object) -> object:
+        commands.append(str(args[0]))
+        return execute_command(self, *args, **options)
+
+    redis.Redis.execute_command = counted  # type: ignore[method-assign]
+    try:
+        client = Client(HTTP_HOST=LOOPBACK)
+        client.get(path)  # warm the fragment cache, as the warm-up does for the server
+        commands.clear()
+        with CaptureQueriesContext(connection) as queries:
+            Client(HTTP_HOST=LOOPBACK).get(path)
+    finally:
+        redis.Redis.execute_command = execute_command  # type: ignore[method-assign]
+        connections.close_all()
+    return (
+        f"{len(queries.captured_queries)} SQL queries and {len(commands)} Redis commands "
+        f"({', '.join(sorted(set(commands))) or 'none'}) per fresh reader's request"
+    )
+
+
 def raw_size(response: Response) -> int:
     """Bytes on the wire for this response, as wrk counts them."""
     status_line = len(f"HTTP/1.1 {response.status} OK\r\n")
@@ -192,6 +223,7 @@ class Row:
     name: str
     load: LoadResult
     expected_bytes: int
+    load_average: float  # 1-minute, just before the run: other work on the machine skews figures
 
     def only_2xx(self) -> bool:
         # wrk counts 4xx/5xx; a redirect or a cut page shows up as a different size.
@@ -208,6 +240,7 @@ def measure(name: str, url: str, expected_bytes: int, args: argparse.Namespace, 
             threads=args.threads,
             work_dir=work,
         )
+    load_average = os.getloadavg()[0]
     step(f"{name}: wrk {args.duration} s at {args.connections} connections")
     load = run_wrk(
         url,
@@ -217,7 +250,7 @@ def measure(name: str, url: str, expected_bytes: int, args: argparse.Namespace, 
         work_dir=work,
     )
     step(f"{name}: {load.requests_per_second:,.0f} requests/s")
-    return Row(name, load, expected_bytes)
+    return Row(name, load, expected_bytes, load_average)
 
 
 def expect_page(response: Response, what: str, page: bytes | None = None) -> None:
@@ -230,7 +263,7 @@ def expect_page(response: Response, what: str, page: bytes | None = None) -> Non
 @contextlib.contextmanager
 def floor_server(
     page: bytes, content_type: str, args: argparse.Namespace, logs: Path, redis_url: str
-) -> Iterator[str]:
+) -> Iterator[Server]:
     import redis
 
     store = redis.Redis.from_url(redis_url)
@@ -265,9 +298,29 @@ def floor_server(
     }
     try:
         with running("python floor", argv, port=port, env=env, log_dir=logs) as server:
-            yield server.base_url
+            yield server
     finally:
         store.delete(FLOOR_PAGE_KEY)
+
+
+def choose_page(
+    port: int, analysis: Candidate | None, free: Candidate | None, forced_path: str | None
+) -> tuple[str, str, Response]:
+    """(path, what was chosen and why, the page as a fresh reader gets it)."""
+    if forced_path:
+        return forced_path, f"the page at {forced_path} (--path)", fetch(port, forced_path)
+    if analysis is None:
+        raise BenchError("The demo has no published article to benchmark.")
+    response = fetch(port, analysis.path)
+    if analysis.last_words in visible_text(response.body.decode(errors="replace")):
+        why = f"({analysis.access_level}); a fresh reader reads it in full"
+        return analysis.path, f"the analysis article {analysis.title!r} {why}", response
+    if free is None:
+        raise BenchError(
+            "The analysis article is cut for a fresh reader and the demo has no free article."
+        )
+    why = f"the analysis article {analysis.title!r} ({analysis.access_level}) is cut for a fresh"
+    return free.path, f"the free article {free.title!r}: {why} reader", fetch(port, free.path)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -285,60 +338,40 @@ def run(args: argparse.Namespace) -> None:
             run_masthead(env, "demo", "--no-serve")
 
         analysis, free = demo_articles(env)
+        if analysis is None and not args.path:
+            raise BenchError("The demo has no published article to benchmark.")
         serve_argv = [MASTHEAD, "serve", "--port", str(site_port), "--workers", str(args.workers)]
         step(f"starting masthead serve ({args.workers} workers) on {LOOPBACK}:{site_port}")
         with running(
             "masthead serve", serve_argv, port=site_port, env=env, log_dir=work, timeout=180
         ) as site:
-            if args.path:
-                chosen_path, choice = args.path, f"the page at {args.path} (--path)"
-                response = fetch(site_port, args.path)
-            else:
-                if analysis is None:
-                    raise BenchError("The demo has no published article to benchmark.")
-                response = fetch(site_port, analysis.path)
-                chosen_path = analysis.path
-                choice = (
-                    f"the analysis article {analysis.title!r} ({analysis.access_level}); "
-                    "a fresh reader reads it in full"
-                )
-                if analysis.last_words not in visible_text(response.body.decode()):
-                    if free is None:
-                        raise BenchError(
-                            "The analysis article is cut for a fresh reader and the "
-                            "demo has no free article to use instead."
-                        )
-                    choice = (
-                        f"the free article {free.title!r}: the analysis article "
-                        f"{analysis.title!r} ({analysis.access_level}) is cut for a fresh "
-                        "reader"
-                    )
-                    chosen_path = free.path
-                    response = fetch(site_port, free.path)
-            expect_page(response, f"The article page {chosen_path}")
+            path, choice, response = choose_page(site_port, analysis, free, args.path)
+            expect_page(response, f"The article page {path}")
             page = response.body
             content_type = response.header("Content-Type") or "text/html; charset=utf-8"
             saved = REPO / "var" / "bench" / "article-page.html"
             saved.write_bytes(page)
             step(f"benchmarking {choice}")
             step(f"saved the page's {len(page):,} bytes to {saved.relative_to(REPO)}")
+            work_done = work_per_request(path)
+            step(work_done)
             rows = [
                 measure(
                     "article page (masthead serve)",
-                    site.base_url + chosen_path,
+                    site.base_url + path,
                     raw_size(response),
                     args,
                     work,
                 )
             ]
 
-        with floor_server(page, content_type, args, work, env["REDIS_URL"]) as floor_url:
-            floor_response = fetch(int(floor_url.rsplit(":", 1)[1]), chosen_path)
+        with floor_server(page, content_type, args, work, env["REDIS_URL"]) as floor:
+            floor_response = fetch(floor.port, path)
             expect_page(floor_response, "The Python floor", page)
             rows.append(
                 measure(
                     "python floor (Django view + 1 Redis GET)",
-                    floor_url + chosen_path,
+                    floor.base_url + path,
                     raw_size(floor_response),
                     args,
                     work,
@@ -348,25 +381,28 @@ def run(args: argparse.Namespace) -> None:
         with nginx_serving(
             page, content_type=content_type, workers=args.workers, log_dir=work
         ) as nginx:
-            nginx_response = fetch(nginx.port, chosen_path)
+            nginx_response = fetch(nginx.port, path)
             expect_page(nginx_response, "nginx", page)
             rows.append(
                 measure(
                     "nginx (saved copy)",
-                    nginx.base_url + chosen_path,
+                    nginx.base_url + path,
                     raw_size(nginx_response),
                     args,
                     work,
                 )
             )
 
-    report(rows, page, choice, args)
+    report(rows, page, choice, work_done, args)
 
 
-def report(rows: list[Row], page: bytes, choice: str, args: argparse.Namespace) -> None:
+def report(
+    rows: list[Row], page: bytes, choice: str, work_done: str, args: argparse.Namespace
+) -> None:
     print()
     print(f"Article: {choice}")
     print(f"Page: {len(page):,} bytes of HTML (the same bytes from all three servers)")
+    print(f"Article page work: {work_done}")
     print(
         f"Load: wrk --latency, {args.duration} s at {args.connections} connections, "
         f"{args.threads} threads, after a {args.warmup} s warm-up; {args.workers} server "
@@ -374,7 +410,7 @@ def report(rows: list[Row], page: bytes, choice: str, args: argparse.Namespace) 
     )
     print()
     print_table(
-        ["server", "requests/s", "p50 ms", "p99 ms", "requests", "4xx/5xx", "bytes/response"],
+        ["server", "requests/s", "p50 ms", "p99 ms", "requests", "4xx/5xx", "bytes/resp", "load"],
         [
             [
                 row.name,
@@ -384,10 +420,17 @@ def report(rows: list[Row], page: bytes, choice: str, args: argparse.Namespace) 
                 f"{row.load.requests:,}",
                 f"{row.load.error_statuses:,}",
                 f"{row.load.bytes_per_response:,.0f}",
+                f"{row.load_average:.1f}",
             ]
             for row in rows
         ],
     )
+    busiest = max(row.load_average for row in rows)
+    if busiest > 0.5 * cpu_cores():
+        print(
+            f"(load: the 1-minute load average before each run; it reached {busiest:.1f} on "
+            f"{cpu_cores()} cores, so other processes competed with these figures)"
+        )
     article, floor, nginx = (row.load.requests_per_second for row in rows)
     print()
     print(f"article / floor: {article / floor:.2f}  (target: at least {TARGET_FLOOR_RATIO})")
