@@ -181,7 +181,7 @@ class Audit:
         request.session.save()
         host = urlparse(self.base_url).hostname or "127.0.0.1"
         persona.jar.set_cookie(
-            _cookie(settings.SESSION_COOKIE_NAME, request.session.session_key, host)
+            _cookie(settings.SESSION_COOKIE_NAME, request.session.session_key or "", host)
         )
         return persona
 
