@@ -52,10 +52,10 @@ def log_out_everywhere(user: Any, *, now: datetime) -> int:
             at=now,
             detail=f"session epoch {epoch}; {revoked} app token(s) revoked",
         )
-        if settings.REDIS_URL:
-            transaction.on_commit(
-                lambda: cache.set(_epoch_cache_key(user.pk), epoch, _EPOCH_CACHE_SECONDS)
-            )
+    if settings.REDIS_URL:
+        # Written once the row is committed (callers do not wrap this in a transaction), and
+        # with set, so it wins over a concurrent reader's add of the old epoch.
+        cache.set(_epoch_cache_key(user.pk), epoch, _EPOCH_CACHE_SECONDS)
     return epoch
 
 
