@@ -8,6 +8,7 @@ Every variable is listed in .env.example.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -277,13 +278,39 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
+
+def _without_traceback(record: logging.LogRecord) -> bool:
+    """Bad input (a wrong Host header, a forged signature) is one log line, not a traceback."""
+    record.exc_info = None
+    record.exc_text = None
+    return True
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "without_traceback": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": _without_traceback,
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console_one_line": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["without_traceback"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
     "loggers": {
+        "django.security": {
+            "handlers": ["console_one_line"],
+            "level": "WARNING",
+            "propagate": False,
+        },
         "masthead": {
             "handlers": ["console"],
             "level": env_str("LOG_LEVEL", "INFO"),
