@@ -20,6 +20,8 @@ from django.core.management import CommandError, call_command
 from masthead.core.management.commands import serve
 
 LONG_SECRET = "s" * 50
+# serve checks the database's migrations and closes its connections before handing over.
+reaches_the_database = pytest.mark.django_db(transaction=True)
 
 
 class Launch:
@@ -52,6 +54,7 @@ def option(argv: list[str], name: str) -> str:
     return argv[argv.index(name) + 1]
 
 
+@reaches_the_database
 def test_serve_hands_over_to_granian_wsgi_with_debug_off_and_hashed_static(launch, settings):
     settings.ALLOWED_HOSTS = ["127.0.0.1"]
 
@@ -81,6 +84,7 @@ def test_serve_hands_over_to_granian_wsgi_with_debug_off_and_hashed_static(launc
     assert collect_env["MASTHEAD_HASHED_STATIC"] == "true"
 
 
+@reaches_the_database
 def test_serve_reads_port_and_workers_from_the_environment(launch, settings, monkeypatch):
     settings.ALLOWED_HOSTS = ["127.0.0.1"]
     monkeypatch.setenv("PORT", "9001")
@@ -123,6 +127,7 @@ def test_serve_in_production_refuses_the_demo_secret_key(launch, settings):
     assert launch.exec is None
 
 
+@reaches_the_database
 def test_serve_in_production_starts_with_a_safe_configuration_even_if_debug_was_asked(
     launch, settings
 ):
@@ -150,6 +155,7 @@ def test_serve_reports_a_bad_port_as_a_usage_error(launch, settings, monkeypatch
     assert launch.exec is None
 
 
+@reaches_the_database
 def test_failed_collectstatic_stops_before_serving(settings, monkeypatch):
     settings.ALLOWED_HOSTS = ["127.0.0.1"]
     recorder = Launch(collect_returncode=1)
@@ -162,9 +168,10 @@ def test_failed_collectstatic_stops_before_serving(settings, monkeypatch):
     assert recorder.exec is None
 
 
-def get(url: str) -> tuple[int, Message]:
+def get(url: str, host: str | None = None) -> tuple[int, Message]:
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
     try:
-        with urllib.request.urlopen(url, timeout=5) as answer:
+        with urllib.request.urlopen(request, timeout=5) as answer:
             return answer.status, answer.headers
     except urllib.error.HTTPError as error:
         return error.code, error.headers
@@ -178,28 +185,65 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_masthead_serve_serves_hashed_immutable_static_and_stops_on_ctrl_c(tmp_path: Path):
-    port = free_port()
+def masthead(*arguments: str, env: dict[str, str], **popen: Any) -> subprocess.Popen[bytes]:
+    executable = str(Path(sys.executable).parent / "masthead")
+    return subprocess.Popen(
+        [executable, *arguments],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        **popen,
+    )
+
+
+def site_environment(var_dir: Path, **overrides: str) -> dict[str, str]:
+    """A fresh SQLite site under var_dir, whatever database the test run itself uses."""
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "MASTHEAD_HASHED_STATIC"}
     }
-    env.update(
-        MASTHEAD_VAR_DIR=str(tmp_path),
-        SECRET_KEY=LONG_SECRET,
-        ALLOWED_HOSTS="127.0.0.1",
+    env.update(MASTHEAD_VAR_DIR=str(var_dir), SECRET_KEY=LONG_SECRET, ALLOWED_HOSTS="127.0.0.1")
+    env.update(overrides)
+    return env
+
+
+def finished(process: subprocess.Popen[bytes], timeout: float = 120) -> tuple[int, str]:
+    output, _ = process.communicate(timeout=timeout)
+    return process.returncode, output.decode(errors="replace")
+
+
+def test_serve_refuses_a_database_it_cannot_open(tmp_path: Path):
+    env = site_environment(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path}/missing/db.sqlite3")
+
+    returncode, output = finished(masthead("serve", "--port", str(free_port()), env=env))
+
+    assert returncode == 1
+    assert "Cannot use the database" in output
+    assert "unable to open database file" in output
+    assert "Traceback" not in output
+    assert not (tmp_path / "static").exists()  # refused before collecting anything
+
+
+def test_serve_refuses_a_database_without_migrations(tmp_path: Path):
+    returncode, output = finished(
+        masthead("serve", "--port", str(free_port()), env=site_environment(tmp_path))
     )
-    masthead = str(Path(sys.executable).parent / "masthead")
-    server = subprocess.Popen(
-        [masthead, "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+
+    assert returncode == 1
+    assert "migrations" in output
+    assert "Run `masthead migrate` first." in output
+    assert "Traceback" not in output
+
+
+def test_masthead_serve_serves_hashed_immutable_static_and_stops_on_ctrl_c(tmp_path: Path):
+    env = site_environment(tmp_path)
+    assert finished(masthead("migrate", "--no-input", env=env))[0] == 0
+    port = free_port()
+    server = masthead("serve", "--port", str(port), "--workers", "1", env=env)
     try:
-        manifest = json.loads((wait_for_manifest(tmp_path, server)).read_text())
+        manifest = json.loads(wait_for_manifest(tmp_path, server).read_text())
         hashed = manifest["paths"]["masthead/site.css"]
         assert hashed != "masthead/site.css"
         base = f"http://127.0.0.1:{port}"
@@ -210,15 +254,19 @@ def test_masthead_serve_serves_hashed_immutable_static_and_stops_on_ctrl_c(tmp_p
         status, headers = get(f"{base}/static/masthead/site.css")
         assert status == 200
         assert "immutable" not in headers["Cache-Control"]
+        # A page for another host is refused with one log line, not a traceback.
+        status, _ = get(f"{base}/", host="elsewhere.example")
+        assert status == 400
 
         server.send_signal(signal.SIGINT)
-        output, _ = server.communicate(timeout=20)
+        returncode, output = finished(server, timeout=30)
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
-    assert server.returncode == 0
-    assert b"Traceback" not in output
+    assert returncode == 0
+    assert "Invalid HTTP_HOST header: 'elsewhere.example'" in output
+    assert "Traceback" not in output
 
 
 def wait_for_manifest(var_dir: Path, server: subprocess.Popen[bytes]) -> Path:
@@ -227,7 +275,7 @@ def wait_for_manifest(var_dir: Path, server: subprocess.Popen[bytes]) -> Path:
     return manifest
 
 
-def wait_for(probe: Any, server: subprocess.Popen[bytes], timeout: float = 120.0) -> Any:
+def wait_for(probe: Any, server: subprocess.Popen[bytes], timeout: float = 180.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:

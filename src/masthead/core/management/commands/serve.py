@@ -15,6 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.migrations.executor import MigrationExecutor
 from django.http.request import validate_host
 
 from masthead.core.checks import production_configuration
@@ -82,6 +84,27 @@ def configuration_problems() -> list[str]:
     return []
 
 
+def unapplied_migrations() -> list[str]:
+    """Migrations the database still lacks; raises DatabaseError when it cannot be used."""
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
+
+
+def database_problems() -> list[str]:
+    """Why the database would make every page fail; empty when it is ready."""
+    try:
+        pending = unapplied_migrations()
+    except DatabaseError as error:
+        return [f"Cannot use the database ({settings.DATABASES['default']['NAME']}): {error}"]
+    if pending:
+        return [
+            f"The database lacks {len(pending)} migrations (the first is {pending[0]}). "
+            "Run `masthead migrate` first."
+        ]
+    return []
+
+
 class Command(BaseCommand):
     help = "Run the production server (granian, WSGI) with hashed static files and DEBUG off."
 
@@ -107,10 +130,15 @@ class Command(BaseCommand):
             raise CommandError(f"--port must be between 1 and 65535, got {port}.")
         if workers < 1:
             raise CommandError(f"--workers must be at least 1, got {workers}.")
-        problems = configuration_problems()
+        problems = configuration_problems() or database_problems()
         if problems:
             raise CommandError("Refusing to serve:\n  " + "\n  ".join(problems))
-        if host not in WILDCARD_BINDS and not validate_host(host, settings.ALLOWED_HOSTS):
+        if host in WILDCARD_BINDS:
+            self.stderr.write(
+                f"Note: listening on every interface; requests for hosts other than "
+                f"ALLOWED_HOSTS ({', '.join(settings.ALLOWED_HOSTS)}) get 400 Bad Request."
+            )
+        elif not validate_host(host, settings.ALLOWED_HOSTS):
             self.stderr.write(
                 f"Note: {host} is not in ALLOWED_HOSTS ({', '.join(settings.ALLOWED_HOSTS)}); "
                 f"requests to http://{host}:{port} will get 400 unless a proxy sets the Host."
@@ -131,4 +159,5 @@ class Command(BaseCommand):
         self.stdout.write(f"Serving on http://{host}:{port} with {workers} workers (Ctrl-C stops)")
         self.stdout.flush()
         sys.stderr.flush()
+        connections.close_all()  # granian's workers open their own
         os.execve(sys.executable, granian_argv(host=host, port=port, workers=workers), env)
