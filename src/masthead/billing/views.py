@@ -21,7 +21,7 @@ from masthead.billing.webhooks import receive_stripe
 from masthead.core import clock
 from masthead.subscriptions import actions
 from masthead.subscriptions.entitlements import entitlement_for
-from masthead.subscriptions.models import Offer, OfferKind, Plan
+from masthead.subscriptions.models import Offer, OfferKind, Plan, Subscription
 from masthead.subscriptions.offers import ends_text
 
 log = logging.getLogger("masthead.billing")
@@ -81,6 +81,10 @@ def _checkout(request: HttpRequest, *, plan: Plan, offer: Offer | None) -> HttpR
         )
     )
     form_class = CardCheckoutForm if needs_card and provider.collects_cards_on_site else None
+    key = request.POST.get("checkout_key") if request.method == "POST" else None
+    if key and Subscription.objects.filter(checkout_key=key, user_id=user.pk).exists():
+        # The same form submitted twice (a double click): show the first one's result.
+        return redirect("subscriptions:account")
     error = ""
     if request.method == "POST" and refusal is None:
         form: Any = form_class(request.POST, now=now) if form_class else CheckoutForm(request.POST)
