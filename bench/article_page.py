@@ -85,15 +85,26 @@ def refresh_database(name: str) -> None:
     import psycopg
     from psycopg import sql
 
-    with psycopg.connect(f"postgresql://postgres@{LOOPBACK}:5432/postgres", autocommit=True) as db:
-        db.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        with psycopg.connect(
+            f"postgresql://postgres@{LOOPBACK}:5432/postgres", autocommit=True
+        ) as db:
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            db.execute(drop.format(sql.Identifier(name)))
+            db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.Error as error:
+        raise BenchError(
+            f"PostgreSQL on {LOOPBACK}:5432 (user postgres) refused: {error}".strip()
+        ) from None
 
 
 def flush_redis(url: str) -> None:
     import redis
 
-    redis.Redis.from_url(url).flushdb()
+    try:
+        redis.Redis.from_url(url).flushdb()
+    except redis.RedisError as error:
+        raise BenchError(f"Redis at {url} refused: {error}") from None
 
 
 def masthead_environment(args: argparse.Namespace, site_port: int) -> dict[str, str]:
@@ -169,8 +180,15 @@ def demo_articles(env: dict[str, str]) -> tuple[Candidate | None, Candidate | No
         )
         return (int(shaped), words)
 
+    from django.db import DatabaseError
+
     try:
-        articles = list(ArticlePage.objects.live().public().specific())
+        try:
+            articles = list(ArticlePage.objects.live().public().specific())
+        except DatabaseError as error:
+            raise BenchError(
+                f"Cannot read the demo's articles ({error}); run without --reuse-database."
+            ) from None
         if not articles:
             return None, None
         analysis = max(articles, key=analysis_score)
