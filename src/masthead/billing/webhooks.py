@@ -91,7 +91,7 @@ def apply_stored(stored: WebhookEvent) -> tuple[int, dict[str, str]]:
     stored.save(update_fields=["status", "note"])
     if stored.status == WebhookStatus.FAILED:
         return 500, {"error": "apply_failed"}
-    return 200, {"status": stored.status}
+    return 200, {"status": str(stored.status)}
 
 
 def _user_for_customer(customer: str) -> Any:
