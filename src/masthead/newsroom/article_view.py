@@ -24,21 +24,12 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from masthead.access.doors import mark_reader_dependent, open_article, visible_blocks
-from masthead.newsroom import images, text
+from masthead.newsroom import images, routes, text
 
-GENERATION_KEY = "newsroom:generation"
 FRAGMENT_TIMEOUT = 24 * 3600
 RELATED_COUNT = 4
 PARTS = ("nav", "head", "top", "body", "tail")
 _JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
-
-
-def bump_generation() -> None:
-    """Invalidate every cached article fragment (called on publish and unpublish)."""
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:
-        cache.set(GENERATION_KEY, 1, None)
 
 
 @dataclass
@@ -83,6 +74,7 @@ class ArticleData:
 
 
 def serve(request: HttpRequest, page: Any, *, print_view: bool = False) -> HttpResponse:
+    routes.remember(request, page, print_view=print_view)
     decision = open_article(request, page)
     blocks = visible_blocks(page, decision)
     is_preview = bool(getattr(request, "is_preview", False))
@@ -110,8 +102,8 @@ def _fragments(page: Any, blocks: list[Any], *, cached: bool) -> dict[str, SafeS
         "body": f"{prefix}:body:{len(blocks)}",
         "tail": f"{prefix}:tail",
     }
-    found = cache.get_many([GENERATION_KEY, *keys.values()])
-    generation = found.get(GENERATION_KEY, 0)
+    found = cache.get_many([routes.GENERATION_KEY, *keys.values()])
+    generation = found.get(routes.GENERATION_KEY, 0)
     fragments: dict[str, SafeString] = {}
     for part, key in keys.items():
         entry = found.get(key)

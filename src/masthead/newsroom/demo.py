@@ -19,7 +19,7 @@ from django.utils.text import slugify
 from PIL import Image as PILImage
 from PIL import ImageDraw
 from wagtail.images import get_image_model
-from wagtail.models import Page, Site
+from wagtail.models import Collection, Page, Site
 
 from masthead.core import clock
 from masthead.newsroom import demo_copy
@@ -70,7 +70,11 @@ def load() -> list[str]:
 def _home() -> HomePage:
     home = HomePage.objects.first()
     if home is None:
-        root = Page.get_first_root_node()
+        # Wagtail's migrations make the tree's root; a flushed database (some test runners)
+        # has none, so the demo makes its own.
+        root = Page.get_first_root_node() or Page.add_root(title="Root", slug="root")
+        if Collection.get_first_root_node() is None:
+            Collection.add_root(name="Root")
         # The Wagtail install's welcome page is not part of a newsroom.
         Page.objects.filter(depth=2, content_type__model="page").delete()
         home = root.add_child(
@@ -206,7 +210,7 @@ def _short_article(
 ) -> ArticlePage:
     (slug, section, title, standfirst, author, access, tags, hours, paragraphs, dateline,
      colours, quote) = row  # fmt: skip
-    body = [_paragraph(text) for text in paragraphs]
+    body: list[tuple[str, Any]] = [_paragraph(text) for text in paragraphs]
     if quote:
         body.insert(2, ("pull_quote", {"quote": quote[0], "attribution": quote[1]}))
     sponsored = slug == demo_copy.SPONSORED_SLUG

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 # (name, role, bio)
 AUTHORS = [
     (
@@ -49,7 +51,7 @@ SPONSOR = {
 
 # The analysis piece shaped like the capture: dateline, hero with caption and credit, three
 # subheadings, 900+ words. Blocks are (type, value) pairs.
-ANALYSIS = {
+ANALYSIS: dict[str, Any] = {
     "slug": "northmark-overture-to-valdoria",
     "section": "World",
     "title": "Northmark's patient overture to Valdoria wins it few friends in either capital",

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from wagtail.signals import page_published, page_unpublished
+from django.db.models.signals import post_delete, post_save
+from wagtail.models import Page, PageViewRestriction, Site
+from wagtail.signals import page_published, page_unpublished, post_page_move
 
-from masthead.newsroom import article_view, images
+from masthead.newsroom import images, routes
 
 
 def article_image_ids(page: Any) -> list[int | None]:
@@ -18,17 +20,33 @@ def article_image_ids(page: Any) -> list[int | None]:
     return ids
 
 
+def retire_cached_pages(**kwargs: Any) -> None:
+    """Bump now (this process sees the change at once) and again on commit (another process
+    may have cached the old rows between the two)."""
+    routes.bump_generation()
+    transaction.on_commit(routes.bump_generation)
+
+
 def on_published(sender: Any, instance: Any, **kwargs: Any) -> None:
     page = instance.specific
-    transaction.on_commit(article_view.bump_generation)
+    retire_cached_pages()
     if hasattr(page, "hero_image_id"):
         images.make_renditions(article_image_ids(page))
 
 
-def on_unpublished(sender: Any, instance: Any, **kwargs: Any) -> None:
-    transaction.on_commit(article_view.bump_generation)
+def on_page_saved(sender: Any, **kwargs: Any) -> None:
+    if issubclass(sender, Page):
+        retire_cached_pages()
 
 
 def connect() -> None:
     page_published.connect(on_published, dispatch_uid="newsroom.on_published")
-    page_unpublished.connect(on_unpublished, dispatch_uid="newsroom.on_unpublished")
+    page_unpublished.connect(retire_cached_pages, dispatch_uid="newsroom.on_unpublished")
+    post_page_move.connect(retire_cached_pages, dispatch_uid="newsroom.on_moved")
+    post_save.connect(on_page_saved, dispatch_uid="newsroom.on_page_saved")
+    post_delete.connect(on_page_saved, dispatch_uid="newsroom.on_page_deleted")
+    for model in (PageViewRestriction, Site):
+        post_save.connect(retire_cached_pages, sender=model, dispatch_uid=f"newsroom.{model}")
+        post_delete.connect(
+            retire_cached_pages, sender=model, dispatch_uid=f"newsroom.{model}.deleted"
+        )

@@ -1,6 +1,6 @@
 """Newsroom URLs outside the Wagtail page tree (which serves home, sections and articles)."""
 
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, path, re_path
 from wagtail.contrib.sitemaps.views import sitemap
 
 from masthead.newsroom import feeds, views
@@ -16,4 +16,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("feeds/atom/", feeds.AtomArticleFeed(), name="feed_atom"),
     path("feeds/<slug:section>/rss/", feeds.ArticleFeed(), name="section_feed_rss"),
     path("feeds/<slug:section>/atom/", feeds.AtomArticleFeed(), name="section_feed_atom"),
+    # /<section>/<article>/ and its print view; anything else there falls through to Wagtail.
+    re_path(r"^(?P<path>[-\w]+/[-\w]+/(?:print/)?)$", views.article_fast_path),
 ]

@@ -12,14 +12,26 @@ from django.templatetags.static import static
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 from taggit.models import Tag
+from wagtail.views import serve as wagtail_serve
 
 from masthead.core import clock
-from masthead.newsroom import listing, search
+from masthead.newsroom import article_view, listing, routes, search
 from masthead.newsroom.images import LIST_SPECS, prefetch_images
 
 # Google News only reads articles published in the last two days.
 NEWS_SITEMAP_WINDOW = timedelta(days=2)
 NEWS_SITEMAP_LIMIT = 1000
+
+
+def article_fast_path(request: HttpRequest, path: str) -> HttpResponse:
+    """Article URLs: from the route table when remembered, otherwise Wagtail as usual."""
+    if request.method in {"GET", "HEAD"}:
+        found = routes.lookup(request)
+        if found is not None:
+            page, print_view = found
+            request.is_preview = False  # type: ignore[attr-defined]
+            return article_view.serve(request, page, print_view=print_view)
+    return wagtail_serve(request, path)
 
 
 @require_safe
