@@ -215,3 +215,15 @@ def test_failed_event_is_stored_answered_500_and_retried_by_the_operator(
     call_command("billing_webhooks", "retry", stdout=out)
     assert "evt_1 customer.subscription.created: {'status': 'applied'}" in out.getvalue()
     assert Subscription.objects.get(provider="stripe").status == Status.ACTIVE
+
+
+def test_invoice_before_its_subscription_is_retried_and_then_recorded(stripe_reader, deliver):
+    invoice = invoice_event("evt_2", created=T0 + 1) | {}
+    invoice["data"]["object"]["customer"] = "cus_reader"
+    early = deliver(invoice)
+    assert (early.status_code, early.json()) == (500, {"error": "apply_failed"})
+    assert LedgerEntry.objects.count() == 0
+    deliver(subscription_event("evt_1", created=T0, kind="customer.subscription.created"))
+    retried = deliver(invoice)  # Stripe delivers it again
+    assert retried.json() == {"status": "applied"}
+    assert [e.amount_minor for e in LedgerEntry.objects.all()] == [1500]

@@ -209,7 +209,7 @@ class StripeProvider:
     def create_subscription(self, *, user: Any, plan: Any, card_token: str) -> Any:
         """Server-side subscription for a customer whose card Stripe already holds."""
         customer = self.customer_for(user)
-        self.client.v1.customers.update(customer, params={"source": card_token})
+        self.client.v1.customers.payment_sources.create(customer, params={"source": card_token})
         return self.client.v1.subscriptions.create(
             params={"customer": customer, "items": [{"plan": plan.stripe_price_id}]}
         )

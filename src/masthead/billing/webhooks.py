@@ -38,6 +38,15 @@ class Ignored(Exception):
     """The event is valid but not for us; the message says why."""
 
 
+class Unused(Ignored):
+    """An event type Masthead does not act on (customer.created, ...): stored quietly."""
+
+
+class NotYetApplicable(Exception):
+    """The event needs something that has not arrived yet (an invoice before its
+    subscription): answered 500 so Stripe delivers it again later."""
+
+
 def _time(value: Any) -> datetime:
     return datetime.fromtimestamp(int(value), tz=UTC)
 
@@ -83,7 +92,8 @@ def apply_stored(stored: WebhookEvent) -> tuple[int, dict[str, str]]:
             note = apply_event(stored.payload)
         stored.status, stored.note = WebhookStatus.APPLIED, note
     except Ignored as exc:
-        log.warning("Stripe event %s ignored: %s", stored.event_id, exc)
+        level = logging.DEBUG if isinstance(exc, Unused) else logging.WARNING
+        log.log(level, "Stripe event %s ignored: %s", stored.event_id, exc)
         stored.status, stored.note = WebhookStatus.IGNORED, str(exc)
     except Exception as exc:
         log.exception("Stripe event %s failed", stored.event_id)
@@ -125,7 +135,7 @@ def apply_event(event: dict[str, Any]) -> str:
         if kind == "customer.subscription.deleted":
             status = Status.EXPIRED
         if status is None:
-            raise Ignored(f"subscription status {obj['status']} grants nothing yet")
+            raise Unused(f"subscription status {obj['status']} grants nothing yet")
         if status == Status.ACTIVE and obj.get("cancel_at_period_end"):
             status = Status.CANCELLED
         result = actions.apply_provider_state(
@@ -144,7 +154,8 @@ def apply_event(event: dict[str, Any]) -> str:
         sub = Subscription.objects.filter(provider="stripe", provider_ref=obj.get("subscription"))
         subscription = sub.first()
         if subscription is None:
-            raise Ignored(f"unknown subscription {obj.get('subscription')}")
+            _user_for_customer(obj.get("customer", ""))  # not our customer: ignored
+            raise NotYetApplicable(f"subscription {obj.get('subscription')} not seen yet")
         if kind == "invoice.payment_failed":
             actions.record_payment_failure(
                 subscription, now=_time(event["created"]), reason="Stripe invoice payment failed"
@@ -162,4 +173,4 @@ def apply_event(event: dict[str, Any]) -> str:
             at=_time(event["created"]),
         )
         return "charge recorded" if entry else "charge already recorded"
-    raise Ignored(f"event type {kind} is not used")
+    raise Unused(f"event type {kind} is not used")
