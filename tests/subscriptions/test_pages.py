@@ -207,7 +207,13 @@ def owned(catalog):
 def snapshot(owner):
     sub = Subscription.objects.get(user=owner)
     method = PaymentMethod.current_for(owner.pk)
-    return (sub.status, sub.plan_id, sub.auto_renew, method.pk, LedgerEntry.objects.filter(user=owner).count())
+    return (
+        sub.status,
+        sub.plan_id,
+        sub.auto_renew,
+        method.pk,
+        LedgerEntry.objects.filter(user=owner).count(),
+    )
 
 
 @pytest.mark.parametrize(

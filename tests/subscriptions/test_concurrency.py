@@ -1,0 +1,95 @@
+"""Several workers at once: renewals charge each period once, a double-clicked checkout
+makes one subscription. Threads need real transactions, so this runs on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from masthead.billing.models import EntryKind, LedgerEntry
+from masthead.subscriptions import actions
+from masthead.subscriptions.jobs import run_lifecycle
+from masthead.subscriptions.models import Status, Subscription
+from tests import factories
+from tests.subscriptions.conftest import NOW, card, make_catalog
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not settings.USING_POSTGRES, reason="row locks need PostgreSQL"),
+]
+
+
+def in_parallel(count: int, work) -> list:
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = work(index)
+        except Exception as exc:  # reported by the assertions below
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_eight_workers_renewing_at_once_charge_each_period_once():
+    catalog = make_catalog()
+    readers = [factories.user() for _ in range(5)]
+    for reader in readers:
+        actions.subscribe(reader, plan=catalog.monthly, card=card(reader), now=NOW)
+    # 3 months later: every subscription owes exactly 3 renewals.
+    later = datetime(2027, 1, 1, 17, 0, tzinfo=UTC)
+    results = in_parallel(8, lambda _: run_lifecycle(later))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sum(results) == 5 * 3
+    for reader in readers:
+        charges = LedgerEntry.objects.filter(user=reader, kind=EntryKind.CHARGE)
+        assert sorted(charges.values_list("period_number", flat=True)) == [1, 2, 3, 4]
+        assert Subscription.objects.get(user=reader).current_period_end == datetime(
+            2027, 2, 1, 16, 0, tzinfo=UTC
+        )
+
+
+def test_checkout_submitted_six_times_at_once_makes_one_subscription_and_one_charge():
+    catalog = make_catalog()
+    reader = factories.user()
+
+    def checkout(index: int):
+        key = "same-form-key-0001" if index % 2 else f"another-tab-key-{index:04d}"
+        return actions.subscribe(
+            reader, offer=catalog.one_month, card=card(reader), now=NOW, checkout_key=key
+        )
+
+    results = in_parallel(6, checkout)
+    subscriptions = {r.pk for r in results if isinstance(r, Subscription)}
+    assert len(subscriptions) == 1
+    assert all(isinstance(r, Subscription | actions.NotEligible) for r in results), results
+    assert Subscription.objects.filter(user=reader).count() == 1
+    assert LedgerEntry.objects.filter(user=reader).count() == 1
+    assert Subscription.objects.get(user=reader).status == Status.ACTIVE
+
+
+def test_two_workers_expiring_the_same_trial_write_one_history_row():
+    catalog = make_catalog()
+    reader = factories.user()
+    sub = actions.start_trial(reader, catalog.trial, now=NOW)
+    results = in_parallel(2, lambda _: actions.advance(sub, now=NOW + timedelta(days=15)))
+    assert sum(results) == 2  # the reminder and the expiry, each by exactly one worker
+    assert list(sub.events.values_list("kind", flat=True)) == [
+        "trial_started",
+        "trial_reminder",
+        "expired",
+    ]
