@@ -26,7 +26,7 @@ def home_page() -> HomePage:
     existing = HomePage.objects.first()
     if existing:
         return existing
-    root = Page.get_first_root_node()
+    root = Page.get_first_root_node() or _wagtail_root()
     home = root.add_child(instance=HomePage(title="The Meridian Review", slug="meridian-home"))
     site = Site.objects.filter(is_default_site=True).first()
     if site:
@@ -38,6 +38,15 @@ def home_page() -> HomePage:
     # The Wagtail install's welcome page is not part of a newsroom.
     Page.objects.filter(depth=2).exclude(pk=home.pk).delete()
     return home
+
+
+def _wagtail_root() -> Page:
+    """Transactional tests flush Wagtail's root page and locale (they come from its data
+    migrations); put them back so later tests can build pages."""
+    from wagtail.models import Locale
+
+    locale, _ = Locale.objects.get_or_create(language_code="en")
+    return Page.add_root(instance=Page(title="Root", slug="root", locale=locale))
 
 
 def section(title: str = "World") -> SectionPage:
