@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 from django.db.models import Sum
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,

@@ -192,7 +192,7 @@ class StripeProvider:
         self, *, user: Any, plan: Any, offer: Any, success_url: str, cancel_url: str
     ) -> str:
         """A Stripe Checkout URL for the server's price (never a client-sent amount)."""
-        params: dict[str, Any] = {
+        params: Any = {
             "mode": "subscription",
             "customer": self.customer_for(user),
             "line_items": [{"price": plan.stripe_price_id, "quantity": 1}],

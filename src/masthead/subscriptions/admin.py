@@ -54,8 +54,8 @@ class EventInline(admin.TabularInline):
     model = SubscriptionEvent
     extra = 0
     can_delete = False
-    fields = ["at", "kind", "from_status", "to_status", "actor", "reason", "data"]
-    readonly_fields = fields
+    fields = ("at", "kind", "from_status", "to_status", "actor", "reason", "data")
+    readonly_fields = ("at", "kind", "from_status", "to_status", "actor", "reason", "data")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -122,9 +122,9 @@ class SubscriptionAdmin(NoDeleteAdmin):
             return redirect("admin:index")
         sub = get_object_or_404(Subscription, pk=pk)
         form = StaffActionForm(request.POST or None)
-        form.fields["charge"].queryset = LedgerEntry.objects.filter(
-            subscription=sub, kind=EntryKind.CHARGE
-        )
+        charge_field = form.fields["charge"]
+        assert isinstance(charge_field, forms.ModelChoiceField)
+        charge_field.queryset = LedgerEntry.objects.filter(subscription=sub, kind=EntryKind.CHARGE)
         if request.method == "POST" and form.is_valid():
             data, now = form.cleaned_data, clock.now()
             try:

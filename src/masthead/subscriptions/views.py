@@ -41,6 +41,12 @@ def offers(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _reader_id(request: HttpRequest) -> int:
+    """The signed-in reader's id (every caller is behind login_required)."""
+    assert request.user.pk is not None
+    return int(request.user.pk)
+
+
 def _latest(user_id: int) -> Subscription | None:
     return (
         Subscription.objects.filter(user_id=user_id)
@@ -52,9 +58,9 @@ def _latest(user_id: int) -> Subscription | None:
 @login_required
 def account(request: HttpRequest, card_form: Any = None, status: int = 200) -> HttpResponse:
     now = clock.now()
-    sub = _latest(request.user.pk)
+    sub = _latest(_reader_id(request))
     receipts = (
-        LedgerEntry.objects.filter(user_id=request.user.pk, kind=EntryKind.CHARGE)
+        LedgerEntry.objects.filter(user_id=_reader_id(request), kind=EntryKind.CHARGE)
         .order_by("-at", "-pk")
         .prefetch_related("adjustments")
     )
@@ -69,8 +75,8 @@ def account(request: HttpRequest, card_form: Any = None, status: int = 200) -> H
         "subscriptions/account.html",
         {
             "subscription": sub,
-            "entitlement": entitlement_for(request.user.pk, now=now),
-            "card": PaymentMethod.current_for(request.user.pk),
+            "entitlement": entitlement_for(_reader_id(request), now=now),
+            "card": PaymentMethod.current_for(_reader_id(request)),
             "receipts": receipts,
             "other_plans": other_plans,
             "can_cancel": sub is not None
@@ -87,7 +93,7 @@ def account(request: HttpRequest, card_form: Any = None, status: int = 200) -> H
 
 
 def _own_live(request: HttpRequest) -> Subscription | None:
-    sub = actions.live_subscription(request.user.pk)
+    sub = actions.live_subscription(_reader_id(request))
     if sub is None:
         messages.error(request, "You have no subscription to change.")
     return sub
@@ -133,7 +139,7 @@ def change_plan(request: HttpRequest, slug: str) -> HttpResponse:
     """GET: the exact charge or credit and when it applies. POST: confirm that preview."""
     now = clock.now()
     plan = Plan.objects.filter(slug=slug).first()
-    sub = actions.live_subscription(request.user.pk)
+    sub = actions.live_subscription(_reader_id(request))
     if plan is None or sub is None:
         raise Http404("No such plan change")
     try:
@@ -199,7 +205,7 @@ def payment_method(request: HttpRequest) -> HttpResponse:
 @login_required
 def invoice(request: HttpRequest, pk: int) -> HttpResponse:
     entry = (
-        LedgerEntry.objects.filter(pk=pk, user_id=request.user.pk, kind=EntryKind.CHARGE)
+        LedgerEntry.objects.filter(pk=pk, user_id=_reader_id(request), kind=EntryKind.CHARGE)
         .select_related("subscription__plan")
         .first()
     )
