@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 from masthead.newsroom.models import AccessLevel
 from tests import factories
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

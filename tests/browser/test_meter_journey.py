@@ -9,7 +9,8 @@ import pytest
 
 from tests import factories
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 MESSAGES = [
     "You have 2 free articles left this month",
