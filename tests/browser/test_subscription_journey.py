@@ -13,7 +13,6 @@ from masthead.core import clock
 from masthead.core.jobs import run_due_jobs
 from masthead.newsroom.models import AccessLevel
 from tests import factories
-from tests.access.support import ensure_wagtail_root
 from tests.subscriptions.conftest import make_catalog
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,7 +21,6 @@ SITE = "The Meridian Review"
 
 @pytest.fixture(autouse=True)
 def newsroom_and_catalog(transactional_db):
-    ensure_wagtail_root()
     make_catalog()
     yield
     clock.reset()
