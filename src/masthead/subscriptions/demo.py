@@ -18,6 +18,7 @@ from masthead.billing.providers import (
 from masthead.core import clock
 from masthead.subscriptions import actions
 from masthead.subscriptions.models import Interval, Offer, OfferKind, Plan
+from masthead.subscriptions.offers import ends_text
 
 DEMO_PASSWORD = "meridian-reader-2026"
 BENEFITS = "Read all stories with unlimited access\nUse our mobile and tablet apps"
@@ -86,7 +87,7 @@ def load() -> list[str]:
         },
     )
     lines = [
-        f"Offers: /offers/ ({one_month.headline}; ends {timezone.localtime(ends):%B %-d})",
+        f"Offers: /offers/ ({one_month.headline}; {ends_text(one_month.ends_at)})",
         "Test cards: 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined, "
         "4000 0000 0000 0341 pays now and fails on renewal",
     ]
