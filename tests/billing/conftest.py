@@ -13,7 +13,12 @@ from typing import Any
 
 import pytest
 
-from tests.subscriptions.conftest import Catalog, catalog, make_catalog  # noqa: F401
+from tests.subscriptions.conftest import (  # noqa: F401
+    Catalog,
+    catalog,
+    fast_password_hashing,
+    make_catalog,
+)
 
 SECRET = "whsec_test_masthead"
 

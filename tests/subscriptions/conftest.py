@@ -55,6 +55,12 @@ def make_catalog() -> Catalog:
     )
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """Readers are created by the dozen here; password strength is not under test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def catalog(db: Any) -> Catalog:
     return make_catalog()
