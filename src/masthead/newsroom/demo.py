@@ -18,8 +18,9 @@ from django.utils.html import escape
 from django.utils.text import slugify
 from PIL import Image as PILImage
 from PIL import ImageDraw
+from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.images import get_image_model
-from wagtail.models import Collection, Page, Site
+from wagtail.models import Collection, Locale, Page, Site
 
 from masthead.core import clock
 from masthead.newsroom import demo_copy
@@ -70,11 +71,7 @@ def load() -> list[str]:
 def _home() -> HomePage:
     home = HomePage.objects.first()
     if home is None:
-        # Wagtail's migrations make the tree's root; a flushed database (some test runners)
-        # has none, so the demo makes its own.
-        root = Page.get_first_root_node() or Page.add_root(title="Root", slug="root")
-        if Collection.get_first_root_node() is None:
-            Collection.add_root(name="Root")
+        root = _tree_root()
         # The Wagtail install's welcome page is not part of a newsroom.
         Page.objects.filter(depth=2, content_type__model="page").delete()
         home = root.add_child(
@@ -90,6 +87,17 @@ def _home() -> HomePage:
         site.site_name = settings.SITE_NAME
         site.save()
     return home
+
+
+def _tree_root() -> Page:
+    """Wagtail's migrations make the default locale, page root and collection root; a flushed
+    database (transactional test runs) has none, so the demo makes what is missing."""
+    Locale.objects.get_or_create(
+        language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE)
+    )
+    if Collection.get_first_root_node() is None:
+        Collection.add_root(name="Root")
+    return Page.get_first_root_node() or Page.add_root(title="Root", slug="root")
 
 
 def _section(home: HomePage, title: str, intro: str) -> SectionPage:
