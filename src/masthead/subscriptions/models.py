@@ -156,7 +156,9 @@ class Offer(models.Model):
 
     @property
     def then_text(self) -> str:
-        return str(_("then %(price)s") % {"price": self.plan.price_text})
+        if self.kind == OfferKind.TRIAL and not self.card_required:
+            return str(_("no card needed; the trial simply ends unless you subscribe"))
+        return str(_("then %(price)s, cancel any time") % {"price": self.plan.price_text})
 
     def is_live(self, now: datetime) -> bool:
         if self.ended_at is not None and now >= self.ended_at:
