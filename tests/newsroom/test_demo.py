@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from wagtail.models import Page, Revision, Site
 
-from masthead.newsroom import demo, demo_copy, text
+from masthead.newsroom import demo, demo_copy
 from masthead.newsroom.models import AccessLevel, ArticlePage, AuthorPage, SectionPage
 
 
@@ -56,7 +56,7 @@ def test_demo_analysis_piece_is_shaped_like_the_capture():
         "Lost in translation",
         "Caught between partners",
     ]
-    assert text.word_count(piece.body_text) >= 900
+    assert len(piece.body_text.split()) >= 900
     assert [r.target.slug for r in piece.related.all()] == [
         "opinion-patience-is-not-a-policy",
         "ferry-route-reopens-after-three-years",

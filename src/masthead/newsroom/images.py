@@ -25,10 +25,6 @@ class ResponsiveImage:
     height: int
     alt: str
 
-    @property
-    def url(self) -> str:
-        return self.src
-
 
 def responsive(image: Any, specs: Sequence[str], alt: str) -> ResponsiveImage | None:
     """An <img> description for `image`; None when the file cannot be rendered."""

@@ -62,7 +62,3 @@ def block_text(block: Any) -> str:
 
 def blocks_text(blocks: Iterable[Any]) -> str:
     return " ".join(filter(None, (block_text(block) for block in blocks)))
-
-
-def word_count(text: str) -> int:
-    return len(text.split())
