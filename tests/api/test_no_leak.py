@@ -23,7 +23,8 @@ pytestmark = pytest.mark.django_db
 BODY_BLOCKS = 6
 FULL = {
     AccessLevel.FREE: {"anonymous", "registered", "subscriber", "lapsed", "staff", "spent"},
-    AccessLevel.METERED: {"anonymous", "registered", "subscriber", "staff"},
+    # Metered reads need an identity to count against: an app client without a token has none.
+    AccessLevel.METERED: {"registered", "subscriber", "staff"},
     AccessLevel.SUBSCRIBERS: {"subscriber", "staff"},
 }
 
@@ -94,3 +95,12 @@ def test_listing_never_carries_gated_text_for_anyone(client, bearer):
         response = client.get("/api/v1/articles", headers=_headers_for(principal, client, bearer))
         assert [item["id"] for item in response.json()["items"]] == [article.pk]
         assert "Locked paragraph" not in response.content.decode()
+
+
+def test_a_client_without_a_token_cannot_read_metered_articles_by_dropping_cookies(client):
+    article = factories.article("Metered piece", access_level=AccessLevel.METERED)
+    for _ in range(5):
+        client.cookies.clear()
+        access = client.get(f"/api/v1/articles/{article.pk}").json()["access"]
+        assert access["level"] == "preview"
+        assert access["truncated"] is True

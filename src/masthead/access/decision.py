@@ -150,7 +150,7 @@ def decide(
     if article.access_level != AccessLevel.METERED:
         return gated(policy, Reason.SUBSCRIBERS_ONLY, messages.subscribers_only(policy))
     if not consult_meter:
-        return gated(policy, Reason.METERED)
+        return gated(policy, Reason.METERED, messages.read_on_the_site())
     allowance = policy.allowance_for(registered=reader.registered)
     if reader.fresh or reader.meter_key is None:
         state = MeterState(used=0, counted=False)  # a reader the meter has never seen

@@ -67,6 +67,11 @@ def subscribers_only(policy: MeterPolicy) -> str:
     return gettext("This article is for subscribers")
 
 
+def read_on_the_site() -> str:
+    """A door that cannot count a read (an app without a sign-in, a feed) offers the way in."""
+    return gettext("Sign in or subscribe to read the whole article")
+
+
 def trial_lapsed() -> str:
     return gettext("Your trial period has expired")
 

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field as NinjaField
 from ninja import NinjaAPI, Query, Schema
 
-from masthead.access.doors import mark_reader_dependent, open_article, visible_blocks
+from masthead.access.doors import mark_reader_dependent, open_article, peek, visible_blocks
 from masthead.accounts.actions import issue_app_token, revoke_app_token
 from masthead.api import serialize
 from masthead.api.auth import app_token, token_or_anonymous
@@ -188,7 +188,11 @@ def get_article(request: HttpRequest, response: HttpResponse, article_id: int) -
     )
     if article is None:
         raise ApiError(404, "article_not_found", f"No published article {article_id}.")
-    decision = open_article(request, article)
+    # An app client with a token is a reader with a stable identity: their reads count against
+    # their own meter. A client without one has no identity to meter (it could drop any cookie),
+    # so it gets what reading without counting allows: free articles in full, previews otherwise.
+    signed_in = getattr(request, "app_token", None) is not None
+    decision = open_article(request, article) if signed_in else peek(request, article)
     return serialize.detail(article, decision, visible_blocks(article, decision), request)
 
 

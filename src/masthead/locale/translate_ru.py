@@ -48,6 +48,9 @@ RU: dict[str, str | tuple[str, str, str]] = {
     ),
     "this month": "в этом месяце",
     "This article is for subscribers": "Эта статья доступна только подписчикам",
+    "Sign in or subscribe to read the whole article": (
+        "Войдите или оформите подписку, чтобы прочитать статью целиком"
+    ),
     "Your trial period has expired": "Ваш пробный период закончился",
     "Your full access to %(site)s has expired": "Ваш полный доступ к %(site)s закончился",
     "We could not check your free articles just now. Please try again shortly.": (
