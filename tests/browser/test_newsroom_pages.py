@@ -31,7 +31,7 @@ def assert_article_text(text: str) -> None:
         assert leak not in text, leak
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("width", [375, 1280])
 def test_article_page_reads_well_at_phone_and_desktop_widths(page, newsroom, screenshot, width):
     page.set_viewport_size({"width": width, "height": 900})
@@ -47,7 +47,7 @@ def test_article_page_reads_well_at_phone_and_desktop_widths(page, newsroom, scr
     screenshot(page, f"newsroom-article-{width}")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_home_section_and_article_have_no_axe_violations(page, newsroom, axe, screenshot):
     page.set_viewport_size({"width": 1280, "height": 900})
     for name in ("home", "section", "article"):
@@ -58,7 +58,7 @@ def test_home_section_and_article_have_no_axe_violations(page, newsroom, axe, sc
             screenshot(page, f"newsroom-{name}-1280")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_article_is_readable_with_javascript_disabled(browser, newsroom):
     context = browser.new_context(java_script_enabled=False, viewport={"width": 375, "height": 800})
     try:
