@@ -86,6 +86,7 @@ def article(
         standfirst=fields.pop("standfirst", f"Standfirst of {title}."),
         access_level=access_level,
         body=body if body is not None else paragraphs(6, prefix=f"{title} paragraph"),
+        live=publish,
         **fields,
     )
     section(section_title).add_child(instance=page)

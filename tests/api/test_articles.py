@@ -58,7 +58,7 @@ def test_list_gives_summaries_and_never_a_body(client):
 def test_list_leaves_out_drafts_and_orders_newest_first(client):
     older = factories.article("Older")
     newer = factories.article("Newer")
-    factories.article("Draft", publish=False, live=False)
+    factories.article("Draft", publish=False)
     ids = [item["id"] for item in client.get("/api/v1/articles").json()["items"]]
     assert ids == [newer.pk, older.pk]
 
@@ -186,7 +186,7 @@ def test_bad_article_ids(client, path, status, code):
 
 
 def test_a_draft_is_not_found(client):
-    draft = factories.article(publish=False, live=False)
+    draft = factories.article(publish=False)
     response = client.get(f"/api/v1/articles/{draft.pk}")
     assert response.status_code == 404
 

@@ -175,7 +175,7 @@ def test_scheduled_publishing_runs_as_a_job(django_capture_on_commit_callbacks):
 
     from masthead.core.jobs import run_due_jobs
 
-    page = factories.article("Embargoed", publish=False, live=False)
+    page = factories.article("Embargoed", publish=False)
     revision = page.latest_revision
     revision.approved_go_live_at = timezone.now() - timedelta(minutes=1)
     revision.save()

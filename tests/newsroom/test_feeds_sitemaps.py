@@ -109,7 +109,7 @@ def test_feed_limit_caps_the_number_of_items(client):
 @pytest.mark.django_db
 def test_sitemap_lists_live_pages_only(client):
     live = factories.article("Live")
-    draft = factories.article("Draft", publish=False, live=False)
+    draft = factories.article("Draft", publish=False)
     response = client.get("/sitemap.xml")
     root = ET.fromstring(response.content)
     locations = [url.findtext(f"{SITEMAP}loc") for url in root.findall(f"{SITEMAP}url")]

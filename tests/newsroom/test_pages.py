@@ -154,7 +154,7 @@ def test_search_preview_text_is_the_first_two_blocks_or_all_of_a_free_article():
 
 @pytest.mark.django_db
 def test_unpublished_and_draft_articles_are_in_no_list(client):
-    factories.article("Draft only", publish=False, live=False)
+    factories.article("Draft only", publish=False)
     for url in ["/", "/world/", "/search/?q=Draft", "/feeds/rss/"]:
         assert "Draft only" not in client.get(url).content.decode(), url
 
