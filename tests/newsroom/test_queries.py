@@ -21,13 +21,14 @@ def reader_may_read_everything(monkeypatch):
     monkeypatch.setattr(article_view, "open_article", lambda request, page: full)
 
 
-# Warm (route and fragments cached): the body's image chooser values (1) and the demo clock
-# offset when there is no shared cache (1). No routing, no page lookups.
-MAX_WARM_QUERIES = 2
+# Warm (route and fragments cached): no page, no body, no routing; only the demo clock
+# offset when there is no shared cache (1).
+MAX_WARM_QUERIES = 1
 # Cold: Wagtail's routing (site, 5 page lookups, view restrictions: 8), the route table's
 # restriction check (2), images with their renditions (2), bylines (1), tags (1), related
-# explicit / by tag / by section (3), the sections bar (1); never more for a longer article.
-MAX_COLD_QUERIES = MAX_WARM_QUERIES + 18
+# explicit / by tag / by section (3), the sections bar (1), the body's image chooser values (1);
+# never more for a longer article.
+MAX_COLD_QUERIES = MAX_WARM_QUERIES + 19
 
 
 def small_article(make_image):

@@ -3,13 +3,15 @@
 The access decision is made per request (through the doors); everything that does not depend
 on the reader is rendered once into fragments kept in the shared cache, keyed by page id, live
 revision and the number of visible blocks. A publish anywhere bumps a generation number stored
-beside them, so related-article lists never go stale; all fragments and the generation are read
-in one cache round trip.
+beside them, so related-article lists never go stale. For a URL the route table remembers, the
+generation and the fragments arrive in one cache round trip and no page is loaded; see
+docs/decisions/0004-article-page-caching.md.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -23,12 +25,13 @@ from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from masthead.access.decision import Decision
 from masthead.access.doors import mark_reader_dependent, open_article, visible_blocks
 from masthead.newsroom import images, routes, text
 
 FRAGMENT_TIMEOUT = 24 * 3600
 RELATED_COUNT = 4
-PARTS = ("nav", "head", "top", "body", "tail")
+PARTS = routes.FRAGMENT_PARTS
 _JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
 
 
@@ -73,12 +76,49 @@ class ArticleData:
         return None
 
 
-def serve(request: HttpRequest, page: Any, *, print_view: bool = False) -> HttpResponse:
+def serve(
+    request: HttpRequest, page: Any | routes.Found, *, print_view: bool = False
+) -> HttpResponse:
+    """Serve a page Wagtail routed, or a route remembered by the route table (`routes.Found`),
+    which needs no page at all while its fragments are cached."""
+    if isinstance(page, routes.Found):
+        return _serve_remembered(request, page)
     routes.remember(request, page, print_view=print_view)
     decision = open_article(request, page)
     blocks = visible_blocks(page, decision)
-    is_preview = bool(getattr(request, "is_preview", False))
-    fragments = _fragments(page, blocks, cached=not is_preview and page.pk is not None)
+    if getattr(request, "is_preview", False) or page.pk is None:
+        fragments = _render_parts(page, blocks, PARTS)
+    else:
+        keys = routes.fragment_keys(page.pk, page.live_revision_id, len(blocks))
+        fragments = _fragments(keys, {}, None, lambda: (page, blocks))
+    return _respond(request, page, decision, fragments, print_view=print_view)
+
+
+def _serve_remembered(request: HttpRequest, found: routes.Found) -> HttpResponse:
+    route = found.route
+    decision = open_article(request, route)
+    visible = len(visible_blocks(route, decision))
+    routes.note_cut(visible, route.block_count)
+
+    def load() -> tuple[Any, list[Any]]:
+        from masthead.newsroom.models import ArticlePage
+
+        page = ArticlePage.objects.get(pk=route.pk)
+        return page, list(page.body)[:visible]
+
+    keys = routes.fragment_keys(route.pk, route.live_revision_id, visible)
+    fragments = _fragments(keys, found.prefetched, found.generation, load)
+    return _respond(request, route, decision, fragments, print_view=route.print_view)
+
+
+def _respond(
+    request: HttpRequest,
+    page: Any,
+    decision: Decision,
+    fragments: dict[str, SafeString],
+    *,
+    print_view: bool,
+) -> HttpResponse:
     context = {
         "page": page,
         "self": page,
@@ -88,22 +128,33 @@ def serve(request: HttpRequest, page: Any, *, print_view: bool = False) -> HttpR
     }
     template = "newsroom/article_print.html" if print_view else "newsroom/article_page.html"
     response = TemplateResponse(request, template, context)
-    return mark_reader_dependent(response)
+    # A free article for a signed-out reader is the same for everyone, so caches may keep it;
+    # the header of a signed-in reader's page shows their account, and previews are drafts.
+    if (
+        decision.reader_dependent
+        or request.user.is_authenticated
+        or getattr(request, "is_preview", False)
+    ):
+        mark_reader_dependent(response)
+    return response
 
 
-def _fragments(page: Any, blocks: list[Any], *, cached: bool) -> dict[str, SafeString]:
-    if not cached:
-        return _render_parts(page, blocks, PARTS)
-    prefix = f"newsroom:article:{page.pk}:{page.live_revision_id}"
-    keys = {
-        "nav": f"{prefix}:nav",
-        "head": f"{prefix}:head",
-        "top": f"{prefix}:top",
-        "body": f"{prefix}:body:{len(blocks)}",
-        "tail": f"{prefix}:tail",
-    }
-    found = cache.get_many([routes.GENERATION_KEY, *keys.values()])
-    generation = found.get(routes.GENERATION_KEY, 0)
+def _fragments(
+    keys: dict[str, str],
+    prefetched: dict[str, Any],
+    generation: int | None,
+    load: Callable[[], tuple[Any, list[Any]]],
+) -> dict[str, SafeString]:
+    """The cached fragments under `keys`, rendering (from `load()`'s page and visible blocks)
+    and caching the ones missing or stamped with an older generation."""
+    found = dict(prefetched)
+    to_read = [key for key in keys.values() if key not in found]
+    if generation is None:
+        to_read.append(routes.GENERATION_KEY)
+    if to_read:
+        found.update(cache.get_many(to_read))
+    if generation is None:
+        generation = found.get(routes.GENERATION_KEY, 0)
     fragments: dict[str, SafeString] = {}
     for part, key in keys.items():
         entry = found.get(key)
@@ -111,6 +162,7 @@ def _fragments(page: Any, blocks: list[Any], *, cached: bool) -> dict[str, SafeS
             fragments[part] = mark_safe(entry[1])
     missing = [part for part in PARTS if part not in fragments]
     if missing:
+        page, blocks = load()
         rendered = _render_parts(page, blocks, missing)
         cache.set_many(
             {keys[part]: (generation, str(html)) for part, html in rendered.items()},

@@ -2,14 +2,20 @@
 
 Wagtail resolves `/world/some-article/` with about eight queries (site, one lookup per tree
 level, view restrictions) on every request. The first time Wagtail serves a public article,
-the page is remembered under its host and path, stamped with the newsroom generation; later
-requests find it in one cache round trip. Any publish, unpublish, move, deletion, view
-restriction or site change bumps the generation, which retires every remembered route at
-once; the next request goes through Wagtail again and remembers the fresh page.
+a small `ArticleRoute` (the few fields the article page needs, not the page) is remembered
+under its host and path, stamped with the newsroom generation. Any publish, unpublish, move,
+deletion, view restriction or site change bumps the generation, which retires every
+remembered route at once; the next request goes through Wagtail again.
+
+Each process also keeps the routes it has seen, stamped with their generation. A request for
+a known URL then reads only the generation and the article's cached fragments, in one round
+trip (see `lookup`); the generation read in that same round trip proves the route current.
 """
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
@@ -20,6 +26,70 @@ ROUTE_TIMEOUT = 24 * 3600
 # Set on the request by the fast path: the generation read before Wagtail loaded the page, so
 # a page loaded before a concurrent publish is stamped with the old generation (and ignored).
 REQUEST_GENERATION = "_newsroom_route_generation"
+# Routes this process remembers; cleared when full (a newsroom has far fewer live articles).
+KNOWN_ROUTES_LIMIT = 20_000
+_known: dict[str, tuple[int, ArticleRoute]] = {}
+FRAGMENT_PARTS = ("nav", "head", "top", "body", "tail")
+_cuts: set[int] = set()
+
+
+@dataclass(frozen=True)
+class ArticleRoute:
+    """What the article page, its templates and the access decision read from a page."""
+
+    pk: int
+    live_revision_id: int
+    title: str
+    url: str
+    full_url: str
+    access_level: str
+    sponsored: bool
+    block_count: int
+    print_view: bool
+
+    @property
+    def body(self) -> tuple[None, ...]:
+        """Stand-ins for the body blocks: the access door cuts them as it cuts the real body,
+        and the length of what it lets through picks the cached body fragment."""
+        return (None,) * self.block_count
+
+
+@dataclass(frozen=True)
+class Found:
+    route: ArticleRoute
+    generation: int
+    # Cache entries read with the route, by key (None when absent); empty when the route
+    # itself had to be read from the shared cache.
+    prefetched: dict[str, Any]
+
+
+def fragment_keys(page_pk: int, revision_id: int, body_blocks: int) -> dict[str, str]:
+    """Where the article's reader-independent fragments are cached, by part."""
+    prefix = f"newsroom:article:{page_pk}:{revision_id}"
+    keys = {part: f"{prefix}:{part}" for part in FRAGMENT_PARTS}
+    keys["body"] = f"{prefix}:body:{body_blocks}"
+    return keys
+
+
+def note_cut(visible: int, total: int) -> None:
+    """Remember a body length served short of the whole body (the policy's preview), so the
+    next request for a known route reads that variant along with the whole body."""
+    if visible < total and visible not in _cuts:
+        if len(_cuts) >= 8:
+            _cuts.clear()
+        _cuts.add(visible)
+
+
+def _prefetch(route: ArticleRoute) -> list[str]:
+    counts = {route.block_count, *(cut for cut in _cuts if cut < route.block_count)}
+    keys = fragment_keys(route.pk, route.live_revision_id, route.block_count)
+    bodies = [fragment_keys(route.pk, route.live_revision_id, n)["body"] for n in counts]
+    return [*(key for part, key in keys.items() if part != "body"), *bodies]
+
+
+def _new_generation() -> int:
+    """A random start, so a generation never repeats after the cache is emptied."""
+    return secrets.randbits(48)
 
 
 def bump_generation() -> None:
@@ -27,20 +97,42 @@ def bump_generation() -> None:
     try:
         cache.incr(GENERATION_KEY)
     except ValueError:
-        cache.set(GENERATION_KEY, 1, None)
+        cache.set(GENERATION_KEY, _new_generation(), None)
+
+
+def _current_generation(found: dict[str, Any]) -> int:
+    generation = found.get(GENERATION_KEY)
+    if generation is None:
+        cache.add(GENERATION_KEY, _new_generation(), None)
+        generation = cache.get(GENERATION_KEY, 0)
+    return int(generation)
 
 
 def _key(request: HttpRequest) -> str:
     return f"newsroom:route:{request.get_host()}:{request.path}"
 
 
-def lookup(request: HttpRequest) -> tuple[Any, bool] | None:
-    """The remembered (page, print_view) for this URL, or None (then ask Wagtail)."""
-    found = cache.get_many([GENERATION_KEY, _key(request)])
-    generation = found.get(GENERATION_KEY, 0)
-    entry = found.get(_key(request))
-    if entry and entry[0] == generation:
-        return entry[1], entry[2]
+def lookup(request: HttpRequest) -> tuple[Found, bool] | None:
+    """The remembered (route, print_view) for this URL, or None (then ask Wagtail).
+
+    For a route this process already knows, the article's fragments are read in the same
+    round trip as the generation and handed over with the route.
+    """
+    key = _key(request)
+    known = _known.get(key)
+    extra = _prefetch(known[1]) if known else []
+    found = cache.get_many([GENERATION_KEY, *extra] if known else [GENERATION_KEY, key])
+    generation = _current_generation(found)
+    if known and known[0] == generation:
+        route = known[1]
+        return Found(route, generation, {k: found.get(k) for k in extra}), route.print_view
+    entry = found.get(key) if known is None else cache.get(key)
+    if entry and entry[0] == generation and isinstance(entry[1], ArticleRoute):
+        route = entry[1]
+        if len(_known) >= KNOWN_ROUTES_LIMIT:
+            _known.clear()
+        _known[key] = (generation, route)
+        return Found(route, generation, {}), route.print_view
     setattr(request, REQUEST_GENERATION, generation)
     return None
 
@@ -52,4 +144,15 @@ def remember(request: HttpRequest, page: Any, *, print_view: bool) -> None:
         return
     if page.get_view_restrictions().exists():
         return
-    cache.set(_key(request), (generation, page, print_view), ROUTE_TIMEOUT)
+    route = ArticleRoute(
+        pk=page.pk,
+        live_revision_id=page.live_revision_id,
+        title=page.title,
+        url=page.url,
+        full_url=page.full_url,
+        access_level=page.access_level,
+        sponsored=bool(page.sponsored),
+        block_count=len(page.body),
+        print_view=print_view,
+    )
+    cache.set(_key(request), (generation, route), ROUTE_TIMEOUT)

@@ -1,0 +1,134 @@
+"""The article page's caching: one cache round trip for a known URL, a small route entry,
+and public caching only for pages that are the same for everyone."""
+
+import pickle
+
+import pytest
+from django.core.cache import cache
+
+from masthead.access.decision import Decision, Level, Reason
+from masthead.newsroom import article_view, routes
+from masthead.newsroom.models import AccessLevel, ArticlePage
+from tests import factories
+
+BODY = [
+    ("paragraph", "<p>Harbour fees rose twice this spring.</p>"),
+    ("subheading", "Who pays"),
+    ("paragraph", "<p>Ferry operators passed the cost on.</p>"),
+    ("paragraph", "<p>Closing paragraph past any preview.</p>"),
+]
+
+
+class CacheReads:
+    """Records the shared cache's read calls (each one a round trip on Redis); the calls a
+    backend makes inside one of them (the in-memory `get_many` loops over `get`) are not."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.calls: list[str] = []
+        self.depth = 0
+        for name in ("get", "get_many"):
+            original = getattr(cache, name)
+            monkeypatch.setattr(cache, name, self._counting(name, original))
+
+    def _counting(self, name, original):
+        def read(*args, **kwargs):
+            if not self.depth:
+                self.calls.append(name)
+            self.depth += 1
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.depth -= 1
+
+        return read
+
+
+def decided(monkeypatch, decision: Decision) -> None:
+    monkeypatch.setattr(article_view, "open_article", lambda request, page: decision)
+
+
+@pytest.mark.django_db
+def test_a_known_url_is_served_with_one_cache_read_and_no_page(monkeypatch, client):
+    decided(monkeypatch, Decision(Level.FULL, Reason.FREE_ARTICLE))
+    page = factories.article("Fees climb", body=BODY)
+    client.get(page.url)  # Wagtail routes it and it is remembered
+    client.get(page.url)  # this process learns the route
+    reads = CacheReads(monkeypatch)
+    monkeypatch.setattr(ArticlePage.objects, "get", pytest.fail)
+    html = client.get(page.url).content.decode()
+    assert reads.calls == ["get_many"]
+    assert "Closing paragraph past any preview." in html
+    assert '<h1 class="article-headline">Fees climb</h1>' in html
+
+
+@pytest.mark.django_db
+def test_the_preview_variant_is_read_in_the_same_round_trip(monkeypatch, client):
+    decided(monkeypatch, Decision(Level.PREVIEW, Reason.METERED, preview_blocks=2))
+    page = factories.article("Fees climb", body=BODY)
+    for _ in range(3):
+        client.get(page.url)
+    reads = CacheReads(monkeypatch)
+    html = client.get(page.url).content.decode()
+    assert reads.calls == ["get_many"]
+    assert "Who pays" in html
+    assert "Ferry operators" not in html and "Closing paragraph" not in html
+
+
+@pytest.mark.django_db
+def test_the_route_entry_is_a_few_fields_not_the_page(client):
+    page = factories.article("Fees climb", body=BODY)
+    client.get(page.url)
+    _generation, route = cache.get(f"newsroom:route:testserver:{page.url}")
+    assert route == routes.ArticleRoute(
+        pk=page.pk,
+        live_revision_id=page.live_revision_id,
+        title="Fees climb",
+        url=page.url,
+        full_url=f"http://localhost{page.url}",
+        access_level=AccessLevel.METERED,
+        sponsored=False,
+        block_count=4,
+        print_view=False,
+    )
+    assert len(pickle.dumps(route)) < 1000
+
+
+@pytest.mark.django_db
+def test_emptying_the_shared_cache_retires_the_routes_a_process_remembers(client):
+    page = factories.article("Fees climb", body=BODY)
+    client.get(page.url)
+    client.get(page.url)
+    # A change that bypasses the signals, then the cache is emptied (a Redis restart).
+    ArticlePage.objects.filter(pk=page.pk).update(slug="moved-quietly")
+    cache.clear()
+    assert client.get(page.url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_free_article_for_a_signed_out_reader_stays_publicly_cacheable(client):
+    page = factories.article("Open notice", access_level=AccessLevel.FREE, body=BODY)
+    for _ in range(3):  # Wagtail, then the route table, then this process's known route
+        response = client.get(page.url)
+        assert response.status_code == 200
+        assert "private" not in response.get("Cache-Control", "")
+        assert not response.cookies
+
+
+@pytest.mark.django_db
+def test_a_free_article_for_a_signed_in_reader_is_private_and_varies_on_cookie(client):
+    page = factories.article("Open notice", access_level=AccessLevel.FREE, body=BODY)
+    client.force_login(factories.user())
+    for _ in range(3):
+        response = client.get(page.url)
+        assert "Your account" in response.content.decode()
+        assert "private" in response["Cache-Control"]
+        assert "Cookie" in response["Vary"]
+
+
+@pytest.mark.django_db
+def test_a_metered_article_for_a_signed_out_reader_is_private_and_varies_on_cookie(client):
+    page = factories.article("Metered notice", body=BODY)
+    for _ in range(3):
+        response = client.get(page.url)
+        assert "private" in response["Cache-Control"]
+        assert "Cookie" in response["Vary"]
