@@ -90,8 +90,8 @@ def article(
         **fields,
     )
     section(section_title).add_child(instance=page)
-    for name in authors or ["Ana Petrova"]:
-        ArticleByline.objects.create(article=page, author=author(name))
+    for order, name in enumerate(authors or ["Ana Petrova"]):
+        ArticleByline.objects.create(article=page, author=author(name), sort_order=order)
     revision = page.save_revision()
     if publish:
         revision.publish()
