@@ -17,7 +17,9 @@ def snapshot() -> dict[str, object]:
 
 
 @pytest.mark.django_db
-def test_demo_loads_a_newsroom_and_a_second_run_changes_nothing():
+def test_demo_loads_a_newsroom_and_a_second_run_changes_nothing(monkeypatch):
+    monkeypatch.delenv("HOST", raising=False)
+    monkeypatch.delenv("PORT", raising=False)
     lines = demo.load()
     first = snapshot()
     assert demo.load() == lines
@@ -27,6 +29,16 @@ def test_demo_loads_a_newsroom_and_a_second_run_changes_nothing():
         "Editor login: editor@meridian.example / meridian-editor-2026 "
         "at http://127.0.0.1:8000/admin/"
     )
+
+
+@pytest.mark.django_db
+def test_demo_serves_and_prints_the_address_host_and_port_name(monkeypatch):
+    monkeypatch.setenv("HOST", "localhost")
+    monkeypatch.setenv("PORT", "8123")
+    lines = demo.load()
+    assert lines[1].endswith("at http://localhost:8123/admin/")
+    site = Site.objects.get(is_default_site=True)
+    assert (site.hostname, site.port) == ("localhost", 8123)
 
 
 @pytest.mark.django_db
@@ -64,7 +76,9 @@ def test_demo_analysis_piece_is_shaped_like_the_capture():
 
 
 @pytest.mark.django_db
-def test_demo_site_answers_on_the_demo_address_and_on_localhost(client):
+def test_demo_site_answers_on_the_demo_address_and_on_localhost(client, monkeypatch):
+    monkeypatch.delenv("HOST", raising=False)
+    monkeypatch.delenv("PORT", raising=False)
     demo.load()
     site = Site.objects.get(is_default_site=True)
     assert (site.hostname, site.port, site.root_page.specific_class.__name__) == (

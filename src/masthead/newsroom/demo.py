@@ -7,6 +7,7 @@ created when missing, so a second run changes nothing.
 from __future__ import annotations
 
 import io
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -38,7 +39,13 @@ from masthead.newsroom.models import (
 
 EDITOR_EMAIL = "editor@meridian.example"
 EDITOR_PASSWORD = "meridian-editor-2026"
-DEMO_HOST, DEMO_PORT = "127.0.0.1", 8000
+
+
+def demo_address() -> tuple[str, int]:
+    """Where `masthead demo` serves (HOST and PORT, as `masthead serve` reads them)."""
+    port = os.environ.get("PORT", "8000")
+    # A malformed PORT is refused by `masthead serve` with a usage error; the content loads.
+    return os.environ.get("HOST", "127.0.0.1"), int(port) if port.isdigit() else 8000
 
 
 def load() -> list[str]:
@@ -61,10 +68,11 @@ def load() -> list[str]:
             home.top_story = analysis
             home.save_revision().publish()
         editor = _editor(home)
+    host, port = demo_address()
     return [
         f"Newsroom: {ArticlePage.objects.live().count()} articles in "
         f"{SectionPage.objects.live().count()} sections",
-        f"Editor login: {editor.email} / {EDITOR_PASSWORD} at http://{DEMO_HOST}:{DEMO_PORT}/admin/",
+        f"Editor login: {editor.email} / {EDITOR_PASSWORD} at http://{host}:{port}/admin/",
     ]
 
 
@@ -82,8 +90,9 @@ def _home() -> HomePage:
             )
         )
     site = Site.objects.filter(is_default_site=True).first() or Site(is_default_site=True)
-    if (site.hostname, site.port, site.root_page_id) != (DEMO_HOST, DEMO_PORT, home.pk):
-        site.hostname, site.port, site.root_page = DEMO_HOST, DEMO_PORT, home
+    host, port = demo_address()
+    if (site.hostname, site.port, site.root_page_id) != (host, port, home.pk):
+        site.hostname, site.port, site.root_page = host, port, home
         site.site_name = settings.SITE_NAME
         site.save()
     return home
