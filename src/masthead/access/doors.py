@@ -3,6 +3,9 @@
 - `open_article(request, article)`: doors that show an article to read (page, print view, API
   detail). Decides and, when a metered article is shown in full, records the read atomically;
   a read lost to a concurrent request downgrades to the preview. Returns the final Decision.
+  With a store whose `record` is one round trip (Redis), a metered article skips the meter
+  look (`state`): the atomic record alone says counted, re-read or refused, and how many are
+  left, so the decision costs that one round trip for every reader.
 - `peek(request, article)`: doors that must not count a read (feeds, search, lists, sitemaps,
   structured data). Full only when reading would not count (free article, subscriber, staff,
   campaign, verified crawler); never asks the counter store.
@@ -14,15 +17,18 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
+from masthead.access import decision as rules
 from masthead.access.decision import (
     METER_REASONS,
     Decision,
     Level,
+    Reason,
     decide,
     meter_spent,
     meter_unavailable,
@@ -44,11 +50,22 @@ def reader_of(request: HttpRequest | None) -> ReaderIdentity:
 def open_article(request: HttpRequest, article: Any) -> Decision:
     reader = reader_of(request)
     now = clock.now()
+    if rules.get_store().record_is_one_round_trip and reader.meter_key is not None:
+        decision = decide(reader, article, now=now, consult_meter=False)
+        if decision.reason is Reason.METERED:  # the meter applies: one atomic call decides
+            note_meter_met(request)
+            return _recorded(reader, article, now)
+        return decision
     decision = decide(reader, article, now=now)
     if decision.reason in METER_REASONS:
         note_meter_met(request)
     if not decision.counts_read:
         return decision
+    return _recorded(reader, article, now)
+
+
+def _recorded(reader: ReaderIdentity, article: Any, now: datetime) -> Decision:
+    """Record the read, and decide from what the atomic record found."""
     policy = current_policy()
     try:
         result = record_read(reader, article, now=now)

@@ -52,6 +52,10 @@ class RecordResult:
 
 
 class MeterStore(Protocol):
+    # `record` costs one round trip whatever it finds, so a door may skip `state` and let the
+    # record say whether the article was counted, re-read or refused.
+    record_is_one_round_trip: bool
+
     def state(
         self, reader_key: str, article_id: int, *, now: datetime, policy: MeterPolicy
     ) -> MeterState: ...
@@ -79,6 +83,7 @@ class DatabaseMeterStore:
     """
 
     name = "database"
+    record_is_one_round_trip = False  # a locked transaction: `state` first is cheaper
 
     def state(
         self, reader_key: str, article_id: int, *, now: datetime, policy: MeterPolicy
@@ -253,6 +258,7 @@ class RedisMeterStore:
     """
 
     name = "redis"
+    record_is_one_round_trip = True  # one EVALSHA
 
     def __init__(self, url: str, *, prefix: str, timeout: float = 0.25) -> None:
         self.client = redis.Redis.from_url(
