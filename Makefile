@@ -23,6 +23,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
+	mkdir -p var
 	$(BIN)/masthead makemigrations --check --dry-run
 	$(BIN)/masthead export_openapi --check
 
