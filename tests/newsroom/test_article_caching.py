@@ -134,3 +134,61 @@ def test_a_metered_article_for_a_signed_out_reader_is_private_and_varies_on_cook
         response = client.get(page.url)
         assert "private" in response["Cache-Control"]
         assert "Cookie" in response["Vary"]
+
+
+@pytest.mark.django_db
+def test_a_signed_out_reader_with_a_rendered_shell_reads_only_the_generation(monkeypatch, client):
+    decided(monkeypatch, Decision(Level.FULL, Reason.FREE_ARTICLE))
+    page = factories.article("Fees climb", body=BODY)
+    for _ in range(3):  # Wagtail, the route table, then the shell is rendered
+        client.get(page.url)
+    read_keys: list[list[str]] = []
+    original = cache.get_many
+    monkeypatch.setattr(
+        cache, "get_many", lambda keys: read_keys.append(list(keys)) or original(keys)
+    )
+    monkeypatch.setattr(ArticlePage.objects, "get", pytest.fail)
+    html = client.get(page.url).content.decode()
+    assert read_keys == [[routes.GENERATION_KEY]]
+    assert html.count("Closing paragraph past any preview.") == 1
+    assert "masthead-slot" not in html
+
+
+@pytest.mark.django_db
+def test_a_preview_reader_after_a_full_reader_never_gets_the_text_past_the_cut(monkeypatch, client):
+    page = factories.article("Fees climb", body=BODY)
+    decided(monkeypatch, Decision(Level.FULL, Reason.METERED, message="You have 2 left"))
+    for _ in range(3):
+        full = client.get(page.url).content.decode()
+    assert "Closing paragraph past any preview." in full
+    assert full.count('class="meter-message"') == 1
+    assert "You have 2 left" in full
+    assert 'id="paywall"' not in full
+    decided(monkeypatch, Decision(Level.PREVIEW, Reason.METER_EXHAUSTED, preview_blocks=2))
+    for _ in range(2):
+        preview = client.get(page.url).content.decode()
+        assert "Who pays" in preview
+        assert "Ferry operators" not in preview and "Closing paragraph" not in preview
+        assert preview.count('id="paywall"') == 1
+        assert 'class="meter-message"' not in preview and "You have 2 left" not in preview
+        assert "masthead-slot" not in preview
+    decided(monkeypatch, Decision(Level.FULL, Reason.METERED, message="You have 1 left"))
+    again = client.get(page.url).content.decode()
+    assert "Closing paragraph past any preview." in again
+    assert again.count('class="meter-message"') == 1
+    assert "You have 1 left" in again and "You have 2 left" not in again
+
+
+@pytest.mark.django_db
+def test_the_signed_out_shell_is_never_served_to_a_signed_in_reader(monkeypatch, client):
+    decided(monkeypatch, Decision(Level.FULL, Reason.FREE_ARTICLE))
+    page = factories.article("Open notice", access_level=AccessLevel.FREE, body=BODY)
+    for _ in range(3):
+        assert "Sign in</a>" in client.get(page.url).content.decode()
+    client.force_login(factories.user())
+    signed_in = client.get(page.url).content.decode()
+    assert "Your account" in signed_in and "Sign out" in signed_in
+    assert "csrfmiddlewaretoken" in signed_in
+    client.logout()
+    signed_out = client.get(page.url).content.decode()
+    assert "Your account" not in signed_out and "csrfmiddlewaretoken" not in signed_out

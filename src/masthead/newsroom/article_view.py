@@ -11,6 +11,7 @@ docs/decisions/0004-article-page-caching.md.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,19 +21,27 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
 from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from masthead.access.campaigns import active_campaign
 from masthead.access.decision import Decision
 from masthead.access.doors import mark_reader_dependent, open_article, visible_blocks
+from masthead.core import clock
 from masthead.newsroom import images, routes, text
 
 FRAGMENT_TIMEOUT = 24 * 3600
 RELATED_COUNT = 4
 PARTS = routes.FRAGMENT_PARTS
 _JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
+# Where the per-request parts go in a page shell; the per-process token keeps article text
+# from ever posing as a slot.
+_SLOT_TOKEN = secrets.token_hex(8)
+SLOTS = {
+    name: mark_safe(f"<!--masthead-slot:{_SLOT_TOKEN}:{name}-->")
+    for name in ("banner", "meter", "paywall")
+}
 
 
 @dataclass
@@ -91,7 +100,8 @@ def serve(
     else:
         keys = routes.fragment_keys(page.pk, page.live_revision_id, len(blocks))
         fragments = _fragments(keys, {}, None, lambda: (page, blocks))
-    return _respond(request, page, decision, fragments, print_view=print_view)
+    shell = _render_shell(request, page, fragments, print_view=print_view)
+    return _respond(request, page, decision, shell)
 
 
 def _serve_remembered(request: HttpRequest, found: routes.Found) -> HttpResponse:
@@ -99,35 +109,59 @@ def _serve_remembered(request: HttpRequest, found: routes.Found) -> HttpResponse
     decision = open_article(request, route)
     visible = len(visible_blocks(route, decision))
     routes.note_cut(visible, route.block_count)
+    # A signed-out reader's shell is the same for everyone given the visible blocks: render
+    # it once per process and generation.
+    shared = not request.user.is_authenticated
+    shell_key = routes.shell_key(route, visible)
+    shell = routes.shell(shell_key, found.generation) if shared else None
+    if shell is None:
 
-    def load() -> tuple[Any, list[Any]]:
-        from masthead.newsroom.models import ArticlePage
+        def load() -> tuple[Any, list[Any]]:
+            from masthead.newsroom.models import ArticlePage
 
-        page = ArticlePage.objects.get(pk=route.pk)
-        return page, list(page.body)[:visible]
+            page = ArticlePage.objects.get(pk=route.pk)
+            return page, list(page.body)[:visible]
 
-    keys = routes.fragment_keys(route.pk, route.live_revision_id, visible)
-    fragments = _fragments(keys, found.prefetched, found.generation, load)
-    return _respond(request, route, decision, fragments, print_view=route.print_view)
+        keys = routes.fragment_keys(route.pk, route.live_revision_id, visible)
+        fragments = _fragments(keys, found.prefetched, found.generation, load)
+        shell = _render_shell(request, route, fragments, print_view=route.print_view)
+        if shared:
+            routes.keep_shell(shell_key, found.generation, shell)
+    return _respond(request, route, decision, shell)
 
 
-def _respond(
-    request: HttpRequest,
-    page: Any,
-    decision: Decision,
-    fragments: dict[str, SafeString],
-    *,
-    print_view: bool,
-) -> HttpResponse:
+def _render_shell(
+    request: HttpRequest, page: Any, fragments: dict[str, SafeString], *, print_view: bool
+) -> str:
+    """The whole page with a slot marker where each per-request part goes."""
     context = {
         "page": page,
         "self": page,
-        "decision": decision,
         "fragments": fragments,
+        "slots": SLOTS,
         "print_view": print_view,
     }
     template = "newsroom/article_print.html" if print_view else "newsroom/article_page.html"
-    response = TemplateResponse(request, template, context)
+    return render_to_string(template, context, request=request)
+
+
+def _respond(request: HttpRequest, page: Any, decision: Decision, shell: str) -> HttpResponse:
+    """Fill the shell's slots for this request: campaign banner, meter message, paywall."""
+    html = shell
+    if SLOTS["banner"] in html:
+        campaign = active_campaign(clock.now())
+        banner = render_to_string("access/campaign_banner.html", {"active_campaign": campaign})
+        html = html.replace(SLOTS["banner"], banner)
+    meter = render_to_string("access/meter_message.html", {"decision": decision})
+    paywall = (
+        ""
+        if decision.full
+        else render_to_string(
+            "access/paywall.html", {"decision": decision, "page": page}, request=request
+        )
+    )
+    html = html.replace(SLOTS["meter"], meter).replace(SLOTS["paywall"], paywall)
+    response = HttpResponse(html)
     # A free article for a signed-out reader is the same for everyone, so caches may keep it;
     # the header of a signed-in reader's page shows their account, and previews are drafts.
     if (

@@ -10,6 +10,8 @@ remembered route at once; the next request goes through Wagtail again.
 Each process also keeps the routes it has seen, stamped with their generation. A request for
 a known URL then reads only the generation and the article's cached fragments, in one round
 trip (see `lookup`); the generation read in that same round trip proves the route current.
+When the process also holds the signed-out page shell for the route (`shell`), a signed-out
+reader's request reads the generation alone.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.utils import timezone
 
 GENERATION_KEY = "newsroom:generation"
 ROUTE_TIMEOUT = 24 * 3600
@@ -31,6 +34,11 @@ KNOWN_ROUTES_LIMIT = 20_000
 _known: dict[str, tuple[int, ArticleRoute]] = {}
 FRAGMENT_PARTS = ("nav", "head", "top", "body", "tail")
 _cuts: set[int] = set()
+# Signed-out readers' page shells this process rendered, by (route, visible blocks, footer
+# year), stamped with their generation; cleared when full (about 17 kB each).
+SHELLS_LIMIT = 1_000
+ShellKey = tuple["ArticleRoute", int, int]
+_shells: dict[ShellKey, tuple[int, str]] = {}
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,31 @@ def note_cut(visible: int, total: int) -> None:
         _cuts.add(visible)
 
 
+def shell_key(route: ArticleRoute, visible: int) -> ShellKey:
+    """The footer shows the year, so it is part of the key."""
+    return (route, visible, timezone.localtime().year)
+
+
+def shell(key: ShellKey, generation: int) -> str | None:
+    """The signed-out page shell rendered under this generation, if this process has it."""
+    kept = _shells.get(key)
+    return kept[1] if kept and kept[0] == generation else None
+
+
+def keep_shell(key: ShellKey, generation: int, html: str) -> None:
+    if len(_shells) >= SHELLS_LIMIT:
+        _shells.clear()
+    _shells[key] = (generation, html)
+
+
+def _has_whole_shell(request: HttpRequest, generation: int, route: ArticleRoute) -> bool:
+    """Whether a signed-out reader's whole-body shell is at hand, so the fragments need not
+    be read along with the generation (a reader the shell does not fit reads them after)."""
+    if request.user.is_authenticated:
+        return False
+    return shell(shell_key(route, route.block_count), generation) is not None
+
+
 def _prefetch(route: ArticleRoute) -> list[str]:
     counts = {route.block_count, *(cut for cut in _cuts if cut < route.block_count)}
     keys = fragment_keys(route.pk, route.live_revision_id, route.block_count)
@@ -120,7 +153,7 @@ def lookup(request: HttpRequest) -> tuple[Found, bool] | None:
     """
     key = _key(request)
     known = _known.get(key)
-    extra = _prefetch(known[1]) if known else []
+    extra = _prefetch(known[1]) if known and not _has_whole_shell(request, *known) else []
     found = cache.get_many([GENERATION_KEY, *extra] if known else [GENERATION_KEY, key])
     generation = _current_generation(found)
     if known and known[0] == generation:
