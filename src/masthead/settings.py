@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "masthead.billing",
     "masthead.accounts",
     "masthead.api",
+    "masthead.audit",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",

@@ -18,11 +18,11 @@ from typing import Any
 
 from masthead.access import messages
 from masthead.access.campaigns import active_campaign
+from masthead.access.levels import AccessLevel
 from masthead.metering.identity import ANONYMOUS, ReaderIdentity
 from masthead.metering.models import FailMode, MeterPolicy
 from masthead.metering.policy import current_policy
 from masthead.metering.stores import MeterState, MeterUnavailable, get_store
-from masthead.newsroom.models import AccessLevel
 from masthead.subscriptions.entitlements import NO_ENTITLEMENT, Lapse, entitlement_for
 
 log = logging.getLogger("masthead.access")

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.snippets.models import register_snippet
 
-from masthead.newsroom.models import AccessLevel
+from masthead.access.levels import AccessLevel
 
 
 @register_snippet

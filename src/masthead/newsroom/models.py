@@ -7,7 +7,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext_lazy as _
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
 from taggit.models import TaggedItemBase
@@ -20,18 +19,11 @@ from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 from wagtail.url_routing import RouteResult
 
+from masthead.access.levels import AccessLevel
 from masthead.newsroom import text
 
 # Rich text editors may use in article paragraphs; everything else is stripped.
 PARAGRAPH_FEATURES = ["bold", "italic", "link", "ol", "ul", "superscript", "subscript"]
-
-
-class AccessLevel(models.TextChoices):
-    """Who may read an article in full. Enforced by masthead.access, stored here."""
-
-    METERED = "metered", _("Metered (counts against the free-article meter)")
-    FREE = "free", _("Free for everyone")
-    SUBSCRIBERS = "subscribers", _("Subscribers only")
 
 
 class CaptionedImageBlock(blocks.StructBlock):

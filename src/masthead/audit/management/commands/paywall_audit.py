@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from masthead.access.audit import Audit, SiteUnreachable
+from masthead.audit.audit import Audit, SiteUnreachable
 
 
 class Command(BaseCommand):
