@@ -4,21 +4,26 @@
 (for metered articles) the reader's meter, and writes nothing. Recording a read is the
 separate action `masthead.metering.actions.record_read`, which `doors.open_article` calls.
 
-Order of the rules (first match wins): free or sponsored article, staff, subscriber,
-campaign, verified crawler, lapsed reader, subscribers-only article, the meter.
+Order of the rules (first match wins): unpublished or private page (hidden), free or
+sponsored article, staff, subscriber, campaign, verified crawler, lapsed reader,
+subscribers-only article, the meter.
+
+This module also owns what "free for everyone" and "the preview length" mean
+(`is_free_for_everyone`, `preview_length`): no other code re-decides either.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from masthead.access import messages
 from masthead.access.campaigns import active_campaign
 from masthead.access.levels import AccessLevel
+from masthead.access.privacy import Screen
 from masthead.metering.identity import ANONYMOUS, ReaderIdentity
 from masthead.metering.models import FailMode, MeterPolicy
 from masthead.metering.policy import current_policy
@@ -32,9 +37,12 @@ class Level(enum.StrEnum):
     FULL = "full"
     PREVIEW = "preview"  # the policy's lead-in blocks, then the paywall
     NONE = "none"  # headline and standfirst only (a policy with a zero-block preview)
+    HIDDEN = "hidden"  # unpublished, or private to this reader: absent from every door (404)
 
 
 class Reason(enum.StrEnum):
+    UNPUBLISHED = "unpublished"
+    PRIVATE = "private"  # a Wagtail view restriction (password, login, groups) not passed
     FREE_ARTICLE = "free_article"
     SUBSCRIBER = "subscriber"
     STAFF = "staff"
@@ -68,24 +76,56 @@ class Decision:
     left: int | None = None
     # Showing this in full must be recorded with `record_read` (doors.open_article does).
     counts_read: bool = False
+    # The article is behind a Wagtail view restriction this reader passed.
+    restricted: bool = False
 
     @property
     def full(self) -> bool:
         return self.level is Level.FULL
 
     @property
+    def hidden(self) -> bool:
+        return self.level is Level.HIDDEN
+
+    @property
+    def free_for_everyone(self) -> bool:
+        """Every reader reads it in full, for good (not a campaign's while-it-lasts opening,
+        not a restricted page): what feeds and `isAccessibleForFree` may say."""
+        return self.reason is Reason.FREE_ARTICLE and not self.restricted
+
+    @property
     def reader_dependent(self) -> bool:
         """False when every reader gets the same answer, so the response may be cached."""
-        return self.reason is not Reason.FREE_ARTICLE
+        return not self.free_for_everyone
 
 
-def is_free_for_everyone(article: Any) -> bool:
+class Article(Protocol):
+    """What `decide` reads of an article. `live` and `path` (a Wagtail tree path) are read
+    when present; see `privacy` for stand-ins that have neither."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def access_level(self) -> str: ...
+
+    @property
+    def sponsored(self) -> bool: ...
+
+
+def is_free_for_everyone(article: Article) -> bool:
+    """Rule 1: free and sponsored articles are read in full by everyone, and never count."""
     return article.access_level == AccessLevel.FREE or bool(article.sponsored)
+
+
+def preview_length(policy: MeterPolicy | None = None) -> int:
+    """How many body blocks a gated reader sees (the policy's setting; 0 means none)."""
+    return (policy or current_policy()).preview_blocks
 
 
 def gated(policy: MeterPolicy, reason: Reason, message: str = "") -> Decision:
     """What a reader who may not read the whole article gets: the lead-in, or nothing."""
-    blocks = policy.preview_blocks
+    blocks = preview_length(policy)
     return Decision(Level.PREVIEW if blocks else Level.NONE, reason, message, blocks)
 
 
@@ -118,17 +158,28 @@ def meter_unavailable(policy: MeterPolicy) -> Decision:
 
 def decide(
     reader: ReaderIdentity | None,
-    article: Any,
+    article: Article,
     *,
     now: datetime,
     consult_meter: bool = True,
+    screen: Screen | None = None,
 ) -> Decision:
     """Pure: may `reader` read `article` at `now`, and what do they see. No writes.
 
     With `consult_meter=False` (doors that must not count, see `doors.peek`) a metered article
-    that would count is gated without asking the counter store.
+    that would count is gated without asking the counter store. `screen` is what the request
+    passed of Wagtail's page privacy (`doors.screen_of`); without one, no restriction is passed.
     """
-    reader = reader or ANONYMOUS
+    hidden, restricted = (screen or Screen(None)).withheld(article)
+    if hidden:
+        return Decision(Level.HIDDEN, Reason(hidden))
+    decision = _decide(reader or ANONYMOUS, article, now=now, consult_meter=consult_meter)
+    return replace(decision, restricted=True) if restricted else decision
+
+
+def _decide(
+    reader: ReaderIdentity, article: Article, *, now: datetime, consult_meter: bool
+) -> Decision:
     if is_free_for_everyone(article):
         return Decision(Level.FULL, Reason.FREE_ARTICLE)
     if reader.is_staff:

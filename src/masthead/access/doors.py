@@ -9,6 +9,11 @@
 - `peek(request, article)`: doors that must not count a read (feeds, search, lists, sitemaps,
   structured data). Full only when reading would not count (free article, subscriber, staff,
   campaign, verified crawler); never asks the counter store.
+- `screen_of(request)` / `anyone()`: what this request passed of Wagtail's page privacy, or
+  the screen of nobody in particular (for output every reader shares: feeds, sitemaps, the
+  API's list, cached fragments). `screen.readable(pages)` is a list door's queryset filter.
+- `readable_in_full(request)`: the access classes (level, sponsored) this reader peeks at in
+  full, so search matches body text only where the reader may read it.
 - `visible_blocks(article, decision)`: the body blocks this decision lets through; the cut is
   made here, on the server, and nothing after it is rendered.
 - `mark_reader_dependent(response)`: Cache-Control private + Vary: Cookie.
@@ -17,6 +22,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +40,8 @@ from masthead.access.decision import (
     meter_unavailable,
     metered_full,
 )
+from masthead.access.levels import AccessLevel
+from masthead.access.privacy import Screen
 from masthead.core import clock
 from masthead.metering.actions import record_read
 from masthead.metering.identity import ANONYMOUS, ReaderIdentity, note_meter_met
@@ -43,25 +51,51 @@ from masthead.metering.stores import MeterUnavailable, Outcome
 log = logging.getLogger("masthead.access")
 
 
+_SCREEN = "_access_screen"
+
+
 def reader_of(request: HttpRequest | None) -> ReaderIdentity:
     return getattr(request, "reader", None) or ANONYMOUS
+
+
+def screen_of(request: HttpRequest | None) -> Screen:
+    """This request's screen (made once per request); a fresh `anyone()` without one."""
+    if request is None:
+        return anyone()
+    screen = getattr(request, _SCREEN, None)
+    if screen is None:
+        screen = Screen(request)
+        setattr(request, _SCREEN, screen)
+    return screen
+
+
+def anyone() -> Screen:
+    """The screen of nobody in particular: passes no view restriction."""
+    return Screen(None)
 
 
 def open_article(request: HttpRequest, article: Any) -> Decision:
     reader = reader_of(request)
     now = clock.now()
+    screen = screen_of(request)
     if rules.get_store().record_is_one_round_trip and reader.meter_key is not None:
-        decision = decide(reader, article, now=now, consult_meter=False)
+        decision = decide(reader, article, now=now, consult_meter=False, screen=screen)
         if decision.reason is Reason.METERED:  # the meter applies: one atomic call decides
             note_meter_met(request)
-            return _recorded(reader, article, now)
+            return _restricted(_recorded(reader, article, now), decision)
         return decision
-    decision = decide(reader, article, now=now)
+    decision = decide(reader, article, now=now, screen=screen)
     if decision.reason in METER_REASONS:
         note_meter_met(request)
     if not decision.counts_read:
         return decision
-    return _recorded(reader, article, now)
+    return _restricted(_recorded(reader, article, now), decision)
+
+
+def _restricted(recorded: Decision, decided: Decision) -> Decision:
+    if decided.restricted and not recorded.restricted:
+        return replace(recorded, restricted=True)
+    return recorded
 
 
 def _recorded(reader: ReaderIdentity, article: Any, now: datetime) -> Decision:
@@ -81,11 +115,46 @@ def _recorded(reader: ReaderIdentity, article: Any, now: datetime) -> Decision:
     return metered_full(policy, allowance, result.used, counts=result.outcome is Outcome.COUNTED)
 
 
-def peek(request: HttpRequest | None, article: Any) -> Decision:
-    return decide(reader_of(request), article, now=clock.now(), consult_meter=False)
+def peek(request: HttpRequest | None, article: Any, *, screen: Screen | None = None) -> Decision:
+    return decide(
+        reader_of(request),
+        article,
+        now=clock.now(),
+        consult_meter=False,
+        screen=screen or screen_of(request),
+    )
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """An article of one access class and nothing else (public, live, no tree path)."""
+
+    access_level: str
+    sponsored: bool
+    pk: None = None
+
+
+ACCESS_CLASSES = [(level, sponsored) for level in AccessLevel.values for sponsored in (False, True)]
+
+
+def readable_in_full(request: HttpRequest | None) -> list[tuple[str, bool]]:
+    """The (access level, sponsored) classes whose articles this reader peeks at in full.
+
+    `peek` reads an article only through its access class (and, before that, its privacy,
+    which list doors filter with `Screen.readable`), so asking one probe per class answers for
+    every article of the class.
+    """
+    screen = anyone()
+    return [
+        (level, sponsored)
+        for level, sponsored in ACCESS_CLASSES
+        if peek(request, _Probe(level, sponsored), screen=screen).full
+    ]
 
 
 def visible_blocks(article: Any, decision: Decision) -> list[Any]:
+    if decision.level is Level.HIDDEN:
+        return []
     blocks = list(article.body)
     if decision.level is Level.FULL:
         return blocks

@@ -13,7 +13,13 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field as NinjaField
 from ninja import NinjaAPI, Query, Schema
 
-from masthead.access.doors import mark_reader_dependent, open_article, peek, visible_blocks
+from masthead.access.doors import (
+    anyone,
+    mark_reader_dependent,
+    open_article,
+    peek,
+    visible_blocks,
+)
 from masthead.accounts.actions import issue_app_token, revoke_app_token
 from masthead.api import serialize
 from masthead.api.auth import app_token, token_or_anonymous
@@ -125,7 +131,7 @@ def list_sections(request: HttpRequest, response: HttpResponse) -> list[dict[str
             "url": serialize.absolute(section.get_url(request)),
             "intro": section.intro,
         }
-        for section in SectionPage.objects.live().public().order_by("path")
+        for section in anyone().readable(SectionPage.objects.live()).order_by("path")
     ]
 
 
@@ -138,9 +144,12 @@ def list_sections(request: HttpRequest, response: HttpResponse) -> list[dict[str
 def list_articles(
     request: HttpRequest, response: HttpResponse, filters: Query[ArticleFilters]
 ) -> dict[str, Any]:
-    articles = ArticlePage.objects.live().public()
+    # Shared by every client (publicly cached): what nobody in particular may see.
+    screen = anyone()
+    articles = screen.readable(ArticlePage.objects.live())
     if filters.section is not None:
-        section = SectionPage.objects.live().public().filter(slug=filters.section).first()
+        live_sections = screen.readable(SectionPage.objects.live())
+        section = live_sections.filter(slug=filters.section).first()
         if section is None:
             raise ApiError(404, "section_not_found", f"No section {filters.section!r}.")
         articles = articles.child_of(section)
@@ -178,7 +187,6 @@ def get_article(request: HttpRequest, response: HttpResponse, article_id: int) -
     _reader_dependent(response)
     article = (
         ArticlePage.objects.live()
-        .public()
         .select_related("sponsor", "hero_image")
         .prefetch_related("bylines__author")
         .filter(pk=article_id)
@@ -193,6 +201,8 @@ def get_article(request: HttpRequest, response: HttpResponse, article_id: int) -
     # so it gets what reading without counting allows: free articles in full, previews otherwise.
     signed_in = getattr(request, "app_token", None) is not None
     decision = open_article(request, article) if signed_in else peek(request, article)
+    if decision.hidden:  # private to this reader: as absent as an unpublished article
+        raise ApiError(404, "article_not_found", f"No published article {article_id}.")
     return serialize.detail(article, decision, visible_blocks(article, decision), request)
 
 

@@ -9,10 +9,11 @@ from django.conf import settings
 from django.http import HttpRequest
 from wagtail.images.models import SourceImageIOError
 from wagtail.models import Page
-from wagtail.rich_text import expand_db_html
 
 from masthead.access.decision import Decision, Level
+from masthead.access.doors import anyone
 from masthead.newsroom.models import ArticlePage, SectionPage
+from masthead.newsroom.text import sanitize_html
 
 log = logging.getLogger("masthead.api")
 
@@ -27,7 +28,8 @@ def absolute(url: str | None) -> str:
 
 
 def sections_by_path() -> dict[str, SectionPage]:
-    return {section.path: section for section in SectionPage.objects.live().public()}
+    sections = anyone().readable(SectionPage.objects.live())
+    return {section.path: section for section in sections}
 
 
 def summary(
@@ -83,7 +85,8 @@ def block(child: Any) -> dict[str, Any] | None:
     kind = child.block_type
     value = child.value
     if kind == "paragraph":
-        return {"type": kind, "value": expand_db_html(value.source)}
+        # Exactly what the article page renders: the one sanitizer, same tags and schemes.
+        return {"type": kind, "value": str(sanitize_html(value))}
     if kind == "image":
         picture = image(value["image"], caption=value["caption"], credit=value["credit"])
         return {"type": kind, "value": picture} if picture else None

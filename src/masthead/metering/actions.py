@@ -10,26 +10,18 @@ from masthead.metering.identity import ReaderIdentity
 from masthead.metering.policy import current_policy
 from masthead.metering.stores import MeterUnavailable, Outcome, RecordResult, get_store
 
-# newsroom.AccessLevel.METERED. Not imported: newsroom's page views import access, which may
-# depend on metering but never the other way round (import-linter contract).
-METERED = "metered"
-
 log = logging.getLogger("masthead.metering")
-
-
-def is_metered(article: Any) -> bool:
-    """Only metered, unsponsored articles count; free, sponsored and subscribers-only never do."""
-    return article.access_level == METERED and not article.sponsored
 
 
 def record_read(reader: ReaderIdentity, article: Any, *, now: datetime) -> RecordResult:
     """Count `article` against the reader's allowance, atomically; a re-read is free.
 
-    REFUSED means the allowance was already spent (a concurrent request may have taken the
-    last free article): the caller must show the preview. Raises MeterUnavailable when the
-    counter store cannot be reached.
+    What counts is not decided here: `masthead.access.decide` says so (`counts_read`), and
+    `access.doors.open_article` is the one caller that records. REFUSED means the allowance
+    was already spent (a concurrent request may have taken the last free article): the caller
+    must show the preview. Raises MeterUnavailable when the counter store cannot be reached.
     """
-    if not is_metered(article) or reader.meter_key is None:
+    if reader.meter_key is None:
         return RecordResult(Outcome.NOT_METERED, 0)
     policy = current_policy()
     return get_store().record(

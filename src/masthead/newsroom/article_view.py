@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils import timezone
@@ -27,7 +27,13 @@ from django.utils.safestring import SafeString, mark_safe
 
 from masthead.access.campaigns import active_campaign
 from masthead.access.decision import Decision
-from masthead.access.doors import mark_reader_dependent, open_article, visible_blocks
+from masthead.access.doors import (
+    anyone,
+    mark_reader_dependent,
+    open_article,
+    peek,
+    visible_blocks,
+)
 from masthead.core import clock
 from masthead.newsroom import images, routes, text
 
@@ -94,6 +100,8 @@ def serve(
         return _serve_remembered(request, page)
     routes.remember(request, page, print_view=print_view)
     decision = open_article(request, page)
+    if decision.hidden:
+        raise Http404("No such article.")
     blocks = visible_blocks(page, decision)
     if getattr(request, "is_preview", False) or page.pk is None:
         fragments = _render_parts(page, blocks, PARTS)
@@ -107,6 +115,8 @@ def serve(
 def _serve_remembered(request: HttpRequest, found: routes.Found) -> HttpResponse:
     route = found.route
     decision = open_article(request, route)
+    if decision.hidden:
+        raise Http404("No such article.")
     visible = len(visible_blocks(route, decision))
     routes.note_cut(visible, route.block_count)
     # A signed-out reader's shell is the same for everyone given the visible blocks: render
@@ -282,19 +292,20 @@ def related_articles(page: Any, section: Any) -> list[Any]:
     """Explicitly chosen articles first, then ones sharing a tag, then the same section."""
     from masthead.newsroom.models import ArticlePage, ArticleTag
 
+    # Cached for every reader: only what nobody in particular may see is named.
+    screen = anyone()
+
     def live() -> Any:
         return (
-            ArticlePage.objects.live()
+            screen.readable(ArticlePage.objects.live())
             .exclude(pk=page.pk)
             .select_related("sponsor")
-            .defer("body", "body_text", "search_preview_text")
+            .defer("body", "body_text")
         )
 
-    chosen = [
-        link.target
-        for link in page.related.select_related("target", "target__sponsor")
-        if link.target.live and link.target.pk != page.pk
-    ]
+    links = list(page.related.select_related("target", "target__sponsor"))
+    visible = set(live().filter(pk__in=[link.target_id for link in links]).values_list("pk"))
+    chosen = [link.target for link in links if (link.target_id,) in visible]
     seen = {item.pk for item in chosen}
     tag_ids = ArticleTag.objects.filter(content_object_id=page.pk).values("tag_id")
     by_tag = live().filter(tagged_items__tag_id__in=tag_ids).distinct()
@@ -311,8 +322,12 @@ def related_articles(page: Any, section: Any) -> list[Any]:
 
 
 def json_ld(data: ArticleData) -> dict[str, Any]:
-    """schema.org NewsArticle: headline and standfirst only, never the body."""
+    """schema.org NewsArticle: headline and standfirst only, never the body.
+
+    `isAccessibleForFree` is the access decision for nobody in particular: true only when the
+    article is free for everyone for good (free or sponsored; not a campaign's opening)."""
     page = data.page
+    free = peek(None, page, screen=anyone()).free_for_everyone
     root = data.root_url
     published = data.published
     modified = data.updated or published
@@ -333,7 +348,7 @@ def json_ld(data: ArticleData) -> dict[str, Any]:
             "url": f"{root}/",
             "logo": {"@type": "ImageObject", "url": f"{root}{static('masthead/logo.png')}"},
         },
-        "isAccessibleForFree": page.is_free,
+        "isAccessibleForFree": free,
     }
     if published:
         document["datePublished"] = timezone.localtime(published).isoformat()
@@ -344,7 +359,7 @@ def json_ld(data: ArticleData) -> dict[str, Any]:
         document["image"] = [f"{root}{data.hero.src}"]
     if data.tags:
         document["keywords"] = [tag.name for tag in data.tags]
-    if not page.is_free:
+    if not free:
         document["hasPart"] = {
             "@type": "WebPageElement",
             "isAccessibleForFree": False,

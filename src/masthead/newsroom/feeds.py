@@ -1,7 +1,10 @@
 """RSS and Atom feeds, for the site and per section.
 
-Feeds never count a read: each item is asked of `peek(None, item)`, and carries its full text
-only when that is full and the article is free; otherwise the standfirst alone.
+A feed is shared by every reader and outlives the request (aggregators keep it), so it is made
+for nobody in particular: its items are the articles `anyone()` may see (private and
+unpublished pages never appear), and an item carries its full text only when `peek` says the
+article is free for everyone for good (`Decision.free_for_everyone`: free or sponsored, not a
+campaign's temporary opening); otherwise the standfirst alone. Feeds never count a read.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 
-from masthead.access.doors import peek, visible_blocks
+from masthead.access.doors import anyone, peek, visible_blocks
 from masthead.newsroom import listing
 from masthead.newsroom.article_view import body_blocks
 
@@ -60,7 +63,7 @@ class ArticleFeed(Feed):
         from masthead.newsroom.models import SectionPage
 
         limit = item_count(request)
-        found = SectionPage.objects.live().get(slug=section) if section else None
+        found = anyone().readable(SectionPage.objects.live()).get(slug=section) if section else None
         return FeedScope(section=found, limit=limit)
 
     def title(self, obj: FeedScope) -> str:
@@ -79,10 +82,14 @@ class ArticleFeed(Feed):
     subtitle = description
 
     def items(self, obj: FeedScope) -> list[Any]:
-        queryset = listing.articles()
+        screen = anyone()
+        queryset = listing.articles(screen)
         if obj.section is not None:
             queryset = queryset.descendant_of(obj.section)
-        return list(queryset[: obj.limit])
+        items = list(queryset[: obj.limit])
+        for item in items:  # one screen (one read of the restrictions) for the whole feed
+            item.feed_screen = screen
+        return items
 
     def item_title(self, item: Any) -> str:
         return f"{SPONSORED_LABEL}: {item.title}" if item.sponsored else item.title
@@ -95,10 +102,8 @@ class ArticleFeed(Feed):
 
     def full_body(self, item: Any) -> list[Any] | None:
         """The body blocks a feed may carry, or None for standfirst only."""
-        if not item.is_free:
-            return None
-        decision = peek(None, item)
-        if not decision.full:
+        decision = peek(None, item, screen=getattr(item, "feed_screen", None))
+        if not decision.free_for_everyone:
             return None
         return body_blocks(item, visible_blocks(item, decision), {})
 

@@ -1,4 +1,10 @@
-"""Lists of articles (home, sections, authors, tags): headline and standfirst only, never body."""
+"""Lists of articles (home, sections, authors, tags): headline and standfirst only, never body.
+
+Which articles a list may name is the access decision's first rule: `articles(screen)` leaves
+out what the reader's privacy screen hides (unpublished pages, pages under a view restriction
+they have not passed). A list that names a restricted page the reader passed is theirs alone
+and is sent `private`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from wagtail.query import PageQuerySet
 
+from masthead.access.doors import mark_reader_dependent, screen_of
+from masthead.access.privacy import Screen
 from masthead.newsroom.images import LIST_SPECS, prefetch_images
 
 PER_PAGE = 12
@@ -22,17 +30,17 @@ class BadPageNumber(ValueError):
     """A ?page= value that is not a positive whole number."""
 
 
-def articles() -> PageQuerySet:
-    """Live articles, newest first, with what a list shows already fetched."""
+def articles(screen: Screen) -> PageQuerySet:
+    """Live articles this screen lets through, newest first, with what a list shows fetched."""
     from masthead.newsroom.models import ArticleByline, ArticlePage
 
     return (
-        ArticlePage.objects.live()
+        screen.readable(ArticlePage.objects.live())
         .select_related("sponsor")
         .prefetch_related(
             Prefetch("bylines", queryset=ArticleByline.objects.select_related("author"))
         )
-        .defer("body", "body_text", "search_preview_text")
+        .defer("body", "body_text")
         .order_by("-first_published_at", "-pk")
     )
 
@@ -76,22 +84,32 @@ def serve_paginated(
     items = list(listing.object_list)
     prefetch_images([item.hero_image_id for item in items], LIST_SPECS, items)
     context = {"page": page, "self": page, "listing": listing, "items": items, **(extra or {})}
-    return TemplateResponse(request, template, context)
+    return personal(request, TemplateResponse(request, template, context))
 
 
-def front_page(home: Any) -> dict[str, Any]:
+def personal(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Mark a list that let a restricted page through as this reader's own."""
+    if screen_of(request).personal:
+        mark_reader_dependent(response)
+    return response
+
+
+def front_page(home: Any, request: HttpRequest) -> dict[str, Any]:
     """The top story, then the latest articles of each section (no article twice)."""
     from masthead.newsroom.models import SectionPage
 
+    screen = screen_of(request)
     top = None
     if home.top_story_id:
-        top = articles().filter(pk=home.top_story_id).first()
+        top = articles(screen).filter(pk=home.top_story_id).first()
     if top is None:
-        top = articles().descendant_of(home).first()
+        top = articles(screen).descendant_of(home).first()
     shown = {top.pk} if top else set()
     sections = []
-    for section in SectionPage.objects.live().child_of(home):
-        latest = list(articles().descendant_of(section).exclude(pk__in=shown)[:LATEST_PER_SECTION])
+    for section in screen.readable(SectionPage.objects.live().child_of(home)):
+        latest = list(
+            articles(screen).descendant_of(section).exclude(pk__in=shown)[:LATEST_PER_SECTION]
+        )
         shown.update(item.pk for item in latest)
         if latest:
             sections.append({"section": section, "items": latest})

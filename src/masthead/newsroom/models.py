@@ -97,8 +97,13 @@ class HomePage(Page):
         from masthead.newsroom import listing
 
         context = super().get_context(request, *args, **kwargs)
-        context.update(listing.front_page(self))
+        context.update(listing.front_page(self, request))
         return context
+
+    def serve(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from masthead.newsroom import listing
+
+        return listing.personal(request, super().serve(request, *args, **kwargs))
 
 
 class SectionPage(Page):
@@ -112,12 +117,13 @@ class SectionPage(Page):
     template = "newsroom/section_page.html"
 
     def serve(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from masthead.access.doors import screen_of
         from masthead.newsroom import listing
 
         return listing.serve_paginated(
             request,
             self,
-            listing.articles().descendant_of(self),
+            listing.articles(screen_of(request)).descendant_of(self),
             self.template,
         )
 
@@ -129,9 +135,17 @@ class AuthorIndexPage(Page):
     template = "newsroom/author_index_page.html"
 
     def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        from masthead.access.doors import screen_of
+
         context = super().get_context(request, *args, **kwargs)
-        context["authors"] = AuthorPage.objects.live().child_of(self).order_by("title")
+        authors = AuthorPage.objects.live().child_of(self).order_by("title")
+        context["authors"] = screen_of(request).readable(authors)
         return context
+
+    def serve(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from masthead.newsroom import listing
+
+        return listing.personal(request, super().serve(request, *args, **kwargs))
 
 
 class AuthorPage(Page):
@@ -155,12 +169,13 @@ class AuthorPage(Page):
     template = "newsroom/author_page.html"
 
     def serve(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from masthead.access.doors import screen_of
         from masthead.newsroom import listing
 
         return listing.serve_paginated(
             request,
             self,
-            listing.articles().filter(bylines__author=self),
+            listing.articles(screen_of(request)).filter(bylines__author=self),
             self.template,
             extra={"bio_html": text.sanitize_html(self.bio)},
         )
@@ -200,8 +215,8 @@ class ArticlePage(Page):
         help_text="Set when an article is materially updated after publication.",
     )
     tags = ClusterTaggableManager(through=ArticleTag, blank=True)
-    # Derived from the body on save (publish time), never edited: what search may match.
-    search_preview_text = models.TextField(blank=True, editable=False)
+    # Derived from the body on save (publish time), never edited. Search matches it only for
+    # readers `access` lets read the article in full (newsroom.search).
     body_text = models.TextField(blank=True, editable=False)
 
     content_panels = [
@@ -229,20 +244,17 @@ class ArticlePage(Page):
             heading="Access and sponsorship",
         ),
     ]
-    # The index never holds the whole body of a paywalled article: the full body is only
-    # matched for searchers who may read everything (see newsroom.search).
+    # The index holds what every reader who may find the article may read (headline and
+    # standfirst), never body text; readers' searches are made in newsroom.search.
     search_fields = [
         *Page.search_fields,
         index.SearchField("standfirst"),
-        index.SearchField("search_preview_text"),
         index.FilterField("access_level"),
         index.FilterField("first_published_at"),
     ]
     parent_page_types = ["newsroom.SectionPage"]
     subpage_types: list[str] = []
     template = "newsroom/article_page.html"
-
-    PREVIEW_TEXT_BLOCKS = 2
 
     def clean(self) -> None:
         super().clean()
@@ -251,24 +263,16 @@ class ArticlePage(Page):
                 {"sponsor": "A sponsored article needs its sponsor for the disclosure."}
             )
 
-    @property
-    def is_free(self) -> bool:
-        return self.access_level == AccessLevel.FREE
-
     def refresh_derived_text(self) -> None:
         """Compute the searchable text once, when the article is saved, not per request."""
-        blocks = list(self.body)
-        self.body_text = text.blocks_text(blocks)
-        self.search_preview_text = (
-            self.body_text if self.is_free else text.blocks_text(blocks[: self.PREVIEW_TEXT_BLOCKS])
-        )
+        self.body_text = text.blocks_text(list(self.body))
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         update_fields = kwargs.get("update_fields")
         if update_fields is None or "body" in update_fields:
             self.refresh_derived_text()
             if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "body_text", "search_preview_text"}
+                kwargs["update_fields"] = {*update_fields, "body_text"}
         super().save(*args, **kwargs)
 
     def route(self, request: HttpRequest, path_components: list[str]) -> RouteResult:

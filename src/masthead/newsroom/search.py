@@ -1,35 +1,31 @@
-"""Search over published articles.
+"""Search over published articles, derived from the access decision.
 
-The search index holds headline, standfirst and `search_preview_text` (the first blocks, or
-the whole body of a free article), so a search can never reveal text a reader could not see.
-Only a searcher who may read every article in full also matches the full body.
+No reader may learn, by searching, any text they may not read (a search for a phrase of the
+gated part listing the article would be an oracle). So a query's words are matched against:
+
+- the headline and standfirst of every article this reader's privacy screen lets them see
+  (what every reader of a listing sees), and
+- the body text only of the articles `access` lets this reader read in full without counting
+  (`doors.readable_in_full`: free and sponsored articles for everyone; everything for staff
+  and subscribers; what a running campaign opens).
+
+Every word must be found in text the reader may read. Matching is by substring, without
+stemming. Wagtail's search index holds headline and standfirst only (never body text), so the
+admin's search cannot become an oracle either.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from masthead.access.doors import peek
+from masthead.access.doors import readable_in_full, screen_of
 
 MAX_QUERY_LENGTH = 200
+MAX_WORDS = 12
 _NOT_A_WORD = re.compile(r"[^\w]|_")
-MAX_RESULTS = 500
-
-
-def may_search_full_text(request: HttpRequest) -> bool:
-    """True when this searcher could read any article in full without it counting.
-
-    Asked of the strictest article there is (an unsaved subscribers-only one): a searcher
-    who peeks at that in full reads everything (staff, subscribers).
-    """
-    from masthead.newsroom.models import AccessLevel, ArticlePage
-
-    strictest = ArticlePage(title="", access_level=AccessLevel.SUBSCRIBERS)
-    return peek(request, strictest).full
 
 
 def clean_query(raw: str) -> str:
@@ -39,18 +35,28 @@ def clean_query(raw: str) -> str:
     return " ".join(words.split())[:MAX_QUERY_LENGTH].strip()
 
 
-def search_articles(query: str, *, full_text: bool) -> QuerySet:
-    """Live articles matching `query`, best match first (newest first for full-text hits)."""
-    from masthead.newsroom.listing import articles
-    from masthead.newsroom.models import ArticlePage
+def body_readable_q(request: HttpRequest | None) -> Q:
+    """Articles whose body this reader may read in full (a filter on access level and
+    sponsorship, asked of `access` one access class at a time)."""
+    readable = Q(pk__in=[])
+    for level, sponsored in readable_in_full(request):
+        readable |= Q(access_level=level, sponsored=sponsored)
+    return readable
 
-    indexed = ArticlePage.objects.live().search(query, order_by_relevance=False)
-    matched_ids: set[Any] = {item.pk for item in indexed[:MAX_RESULTS]}
-    if full_text:
-        words = query.split()
-        if words:
-            body_match = Q()
-            for word in words:
-                body_match &= Q(body_text__icontains=word)
-            matched_ids.update(articles().filter(body_match).values_list("pk", flat=True))
-    return articles().filter(pk__in=matched_ids)
+
+def search_articles(query: str, request: HttpRequest | None) -> QuerySet:
+    """Articles this reader may see whose readable text holds every word of `query`."""
+    from masthead.newsroom.listing import articles
+
+    words = query.split()[:MAX_WORDS]
+    found = articles(screen_of(request))
+    if not words:
+        return found.none()
+    body_readable = body_readable_q(request)
+    for word in words:
+        found = found.filter(
+            Q(title__icontains=word)
+            | Q(standfirst__icontains=word)
+            | (body_readable & Q(body_text__icontains=word))
+        )
+    return found

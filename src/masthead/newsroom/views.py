@@ -14,6 +14,7 @@ from django.views.decorators.http import require_safe
 from taggit.models import Tag
 from wagtail.views import serve as wagtail_serve
 
+from masthead.access.doors import anyone, mark_reader_dependent, screen_of
 from masthead.core import clock
 from masthead.newsroom import article_view, listing, routes, search
 from masthead.newsroom.images import LIST_SPECS, prefetch_images
@@ -39,7 +40,7 @@ def tag_page(request: HttpRequest, slug: str) -> HttpResponse:
     tag = Tag.objects.filter(slug=slug).first()
     if tag is None:
         raise Http404("No such topic.")
-    queryset = listing.articles().filter(tagged_items__tag=tag)
+    queryset = listing.articles(screen_of(request)).filter(tagged_items__tag=tag)
     return listing.serve_paginated(request, None, queryset, "newsroom/tag_page.html", {"tag": tag})
 
 
@@ -49,7 +50,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"query": query, "items": [], "message": ""}
     if not query:
         return TemplateResponse(request, "newsroom/search.html", context)
-    results = search.search_articles(query, full_text=search.may_search_full_text(request))
+    results = search.search_articles(query, request)
     try:
         page = listing.paginate(request, results)
     except listing.BadPageNumber:
@@ -57,7 +58,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
     items = list(page.object_list)
     prefetch_images([item.hero_image_id for item in items], LIST_SPECS, items)
     context.update(listing=page, items=items)
-    return TemplateResponse(request, "newsroom/search.html", context)
+    response = TemplateResponse(request, "newsroom/search.html", context)
+    # What a search finds depends on who searches (their subscription, their privacy screen).
+    return mark_reader_dependent(response)
 
 
 @require_safe
@@ -92,7 +95,7 @@ def news_sitemap(request: HttpRequest) -> HttpResponse:
     Sponsored articles are left out: Google News does not accept paid content.
     """
     since = clock.now() - NEWS_SITEMAP_WINDOW
-    recent = listing.articles().filter(first_published_at__gte=since, sponsored=False)
+    recent = listing.articles(anyone()).filter(first_published_at__gte=since, sponsored=False)
     recent = recent[:NEWS_SITEMAP_LIMIT]
     context = {
         "items": recent,
