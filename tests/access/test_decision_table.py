@@ -3,11 +3,16 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.test import RequestFactory
 
+from masthead.access import doors
 from masthead.access.decision import Level, Reason, decide
 from masthead.access.models import Campaign
+from masthead.core import clock
 from masthead.metering.actions import record_read
 from masthead.metering.identity import ReaderIdentity
+from masthead.metering.policy import current_policy
 from masthead.newsroom.models import AccessLevel, Sponsor
 from tests import factories
 from tests.access.support import PRINCIPALS, install_entitlements
@@ -112,7 +117,16 @@ def test_sponsored_articles_are_free_and_never_count(store, articles):
         Reason.FREE_ARTICLE,
         False,
     )
-    assert record_read(reader, articles["sponsored"], now=SEPT_15).outcome == "not_metered"
+    # decide says it does not count, so the one door that records (open_article) records
+    # nothing: no second rule in metering re-decides what counts.
+    request = RequestFactory().get("/")
+    request.reader = reader
+    request.user = AnonymousUser()
+    assert doors.open_article(request, articles["sponsored"]).counts_read is False
+    now = clock.now()
+    sponsored = articles["sponsored"].pk
+    state = store.state(reader.meter_key, sponsored, now=now, policy=current_policy())
+    assert (state.used, state.counted) == (0, False)
 
 
 def reader(n: int = 1) -> ReaderIdentity:

@@ -60,7 +60,7 @@ def test_feeds_carry_full_text_only_for_free_articles_the_doors_let_through(clie
 def test_feeds_show_only_the_standfirst_when_peek_is_not_full(client, monkeypatch):
     factories.article("Free but gated", access_level=AccessLevel.FREE, body=BODY)
     gated = Decision(Level.PREVIEW, Reason.METERED, preview_blocks=1)
-    monkeypatch.setattr(feeds, "peek", lambda request, article: gated)
+    monkeypatch.setattr(feeds, "peek", lambda request, article, **kwargs: gated)
     (item,) = rss_items(client)
     assert "Opening line." not in item.findtext("description")
 
