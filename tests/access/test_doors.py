@@ -188,8 +188,12 @@ def test_decide_costs_at_most_one_query_on_the_database(django_assert_max_num_qu
     reader = ReaderIdentity(user_id=None, anonymous_id="e" * 32)
     now = _now()
     doors.decide(reader, article, now=now)  # loads the policy into the process cache
+    # A request's privacy screen reads the view restrictions once, whatever it is asked.
+    screen = doors.anyone()
     with django_assert_max_num_queries(1):
-        doors.decide(reader, article, now=now)
+        assert screen.withheld(article) == (None, False)
+    with django_assert_max_num_queries(1):
+        doors.decide(reader, article, now=now, screen=screen)
 
 
 def test_decide_costs_one_redis_round_trip(store, monkeypatch, django_assert_num_queries):

@@ -75,10 +75,3 @@ def test_defaults_are_the_safe_ones():
     )
     assert (policy.registration_wall, policy.preview_blocks, policy.fail_mode) == (False, 2, "open")
     assert policy.crawlers_read_in_full is False
-
-
-def test_metering_names_the_metered_level_like_the_newsroom():
-    from masthead.metering.actions import METERED
-    from masthead.newsroom.models import AccessLevel
-
-    assert AccessLevel.METERED == METERED

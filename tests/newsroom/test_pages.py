@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from masthead.access import doors
 from masthead.access.decision import Decision, Level, Reason
 from masthead.newsroom import listing, search
 from masthead.newsroom.models import AccessLevel, ArticlePage, HomePage, Sponsor
@@ -101,7 +102,7 @@ def test_tag_page_lists_tagged_articles_and_unknown_tags_are_404(client):
 
 
 @pytest.mark.django_db
-def test_search_finds_headline_and_standfirst_and_preview_text(client):
+def test_search_finds_headline_and_standfirst_but_not_gated_body_text(client):
     page = factories.article(
         "Harbour accord",
         standfirst="Negotiators meet in Orsk.",
@@ -110,44 +111,45 @@ def test_search_finds_headline_and_standfirst_and_preview_text(client):
     )
     assert page.title in client.get("/search/?q=accord").content.decode()
     assert page.title in client.get("/search/?q=Orsk").content.decode()
-    assert page.title in client.get("/search/?q=krill").content.decode()
+    # A metered article's body (even its preview) is searched only by readers who may read
+    # it in full without counting: an anonymous reader may not.
+    assert page.title not in client.get("/search/?q=krill").content.decode()
 
 
 @pytest.mark.django_db
-def test_search_matches_deep_body_text_only_for_searchers_who_read_everything(client, monkeypatch):
+def test_search_matches_deep_body_text_only_where_peek_is_full(client, monkeypatch):
     page = factories.article(
         "Deep body",
         body=[("paragraph", "<p>Opening.</p>")] * 2 + [("paragraph", "<p>Hidden anchovies.</p>")],
     )
     restricted = Decision(Level.PREVIEW, Reason.METERED, preview_blocks=2)
-    monkeypatch.setattr(search, "peek", lambda request, article: restricted)
+    monkeypatch.setattr(doors, "peek", lambda request, article, **kwargs: restricted)
     assert "1 result" not in client.get("/search/?q=anchovies").content.decode()
     assert page.title not in client.get("/search/?q=anchovies").content.decode()
     full = Decision(Level.FULL, Reason.STAFF)
-    monkeypatch.setattr(search, "peek", lambda request, article: full)
+    monkeypatch.setattr(doors, "peek", lambda request, article, **kwargs: full)
     html = client.get("/search/?q=anchovies").content.decode()
     assert "1 result for" in html and page.title in html
 
 
 @pytest.mark.django_db
-def test_free_articles_are_searchable_by_their_whole_body(client, monkeypatch):
+def test_search_follows_the_decision_even_for_free_articles(client, monkeypatch):
     page = factories.article(
         "Free deep",
         access_level=AccessLevel.FREE,
         body=[("paragraph", "<p>Opening.</p>")] * 2 + [("paragraph", "<p>Sardines.</p>")],
     )
-    restricted = Decision(Level.PREVIEW, Reason.METERED, preview_blocks=2)
-    monkeypatch.setattr(search, "peek", lambda request, article: restricted)
     assert page.title in client.get("/search/?q=sardines").content.decode()
+    restricted = Decision(Level.PREVIEW, Reason.METERED, preview_blocks=2)
+    monkeypatch.setattr(doors, "peek", lambda request, article, **kwargs: restricted)
+    assert page.title not in client.get("/search/?q=sardines").content.decode()
 
 
 @pytest.mark.django_db
-def test_search_preview_text_is_the_first_two_blocks_or_all_of_a_free_article():
+def test_body_text_is_derived_from_the_whole_body_on_save():
     body = [("paragraph", f"<p>Block {n}.</p>") for n in range(4)]
     metered = factories.article(body=body)
-    free = factories.article(body=body, access_level=AccessLevel.FREE)
-    assert ArticlePage.objects.get(pk=metered.pk).search_preview_text == "Block 0. Block 1."
-    assert ArticlePage.objects.get(pk=free.pk).search_preview_text == (
+    assert ArticlePage.objects.get(pk=metered.pk).body_text == (
         "Block 0. Block 1. Block 2. Block 3."
     )
 

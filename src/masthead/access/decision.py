@@ -170,18 +170,34 @@ def decide(
     that would count is gated without asking the counter store. `screen` is what the request
     passed of Wagtail's page privacy (`doors.screen_of`); without one, no restriction is passed.
     """
+    settled, restricted = _everyones_rules(article, screen)
+    if settled is None:
+        settled = _decide(reader or ANONYMOUS, article, now=now, consult_meter=consult_meter)
+    return replace(settled, restricted=True) if restricted else settled
+
+
+def _everyones_rules(article: Article, screen: Screen | None) -> tuple[Decision | None, bool]:
+    """Rules 0 (hidden) and 1 (free for everyone), which no reader attribute changes; None
+    when the reader's rules decide. Also whether the article is behind a passed restriction."""
     hidden, restricted = (screen or Screen(None)).withheld(article)
     if hidden:
-        return Decision(Level.HIDDEN, Reason(hidden))
-    decision = _decide(reader or ANONYMOUS, article, now=now, consult_meter=consult_meter)
-    return replace(decision, restricted=True) if restricted else decision
+        return Decision(Level.HIDDEN, Reason(hidden)), False
+    if is_free_for_everyone(article):
+        return Decision(Level.FULL, Reason.FREE_ARTICLE), restricted
+    return None, restricted
+
+
+def free_for_everyone(article: Article, *, screen: Screen | None = None) -> bool:
+    """What `decide(...).free_for_everyone` answers for every reader, without reading the
+    policy, entitlements or campaigns (they only choose among answers that are not)."""
+    settled, restricted = _everyones_rules(article, screen)
+    return settled is not None and not restricted and settled.free_for_everyone
 
 
 def _decide(
     reader: ReaderIdentity, article: Article, *, now: datetime, consult_meter: bool
 ) -> Decision:
-    if is_free_for_everyone(article):
-        return Decision(Level.FULL, Reason.FREE_ARTICLE)
+    """Rules 2 onwards: the reader's."""
     if reader.is_staff:
         return Decision(Level.FULL, Reason.STAFF)
     entitlement = entitlement_for(reader.user_id, now=now) if reader.registered else NO_ENTITLEMENT

@@ -69,9 +69,10 @@ def screen_of(request: HttpRequest | None) -> Screen:
     return screen
 
 
-def anyone() -> Screen:
-    """The screen of nobody in particular: passes no view restriction."""
-    return Screen(None)
+def anyone(request: HttpRequest | None = None) -> Screen:
+    """The screen of nobody in particular: passes no view restriction. Given the request being
+    served, it shares that request's one read of the restrictions."""
+    return screen_of(request).for_nobody() if request is not None else Screen(None)
 
 
 def open_article(request: HttpRequest, article: Any) -> Decision:

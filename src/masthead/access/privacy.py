@@ -35,12 +35,22 @@ class Screen:
         self._request = request
         self.previewing = bool(getattr(request, "is_preview", False))
         self._restrictions: list[Any] | None = None
+        self._source: Screen | None = None
         self._passed: dict[int, bool] = {}
         # True once a restricted page was let through: the response is then this reader's.
         self.personal = False
 
+    def for_nobody(self) -> Screen:
+        """The screen of nobody in particular, reading the restrictions this one reads (so a
+        request that needs both reads them once)."""
+        nobody = Screen(None)
+        nobody._source = self
+        return nobody
+
     @property
     def restrictions(self) -> list[Any]:
+        if self._restrictions is None and self._source is not None:
+            self._restrictions = self._source.restrictions
         if self._restrictions is None:
             from wagtail.models import PageViewRestriction
 

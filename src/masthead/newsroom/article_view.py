@@ -19,6 +19,7 @@ from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.templatetags.static import static
@@ -26,14 +27,14 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from masthead.access.campaigns import active_campaign
-from masthead.access.decision import Decision
+from masthead.access.decision import Decision, free_for_everyone
 from masthead.access.doors import (
     anyone,
     mark_reader_dependent,
     open_article,
-    peek,
     visible_blocks,
 )
+from masthead.access.privacy import Screen
 from masthead.core import clock
 from masthead.newsroom import images, routes, text
 
@@ -74,6 +75,8 @@ class ArticleData:
     related: list[Any]
     hero: images.ResponsiveImage | None
     blocks: list[BodyBlock] = field(default_factory=list)
+    # The decision for nobody in particular: free or sponsored, for good (JSON-LD says so).
+    free_for_everyone: bool = False
 
     @property
     def canonical(self) -> str:
@@ -104,10 +107,10 @@ def serve(
         raise Http404("No such article.")
     blocks = visible_blocks(page, decision)
     if getattr(request, "is_preview", False) or page.pk is None:
-        fragments = _render_parts(page, blocks, PARTS)
+        fragments = _render_parts(page, blocks, PARTS, anyone(request))
     else:
         keys = routes.fragment_keys(page.pk, page.live_revision_id, len(blocks))
-        fragments = _fragments(keys, {}, None, lambda: (page, blocks))
+        fragments = _fragments(keys, {}, None, lambda: (page, blocks), anyone(request))
     shell = _render_shell(request, page, fragments, print_view=print_view)
     return _respond(request, page, decision, shell)
 
@@ -133,7 +136,7 @@ def _serve_remembered(request: HttpRequest, found: routes.Found) -> HttpResponse
             return page, list(page.body)[:visible]
 
         keys = routes.fragment_keys(route.pk, route.live_revision_id, visible)
-        fragments = _fragments(keys, found.prefetched, found.generation, load)
+        fragments = _fragments(keys, found.prefetched, found.generation, load, anyone(request))
         shell = _render_shell(request, route, fragments, print_view=route.print_view)
         if shared:
             routes.keep_shell(shell_key, found.generation, shell)
@@ -188,9 +191,11 @@ def _fragments(
     prefetched: dict[str, Any],
     generation: int | None,
     load: Callable[[], tuple[Any, list[Any]]],
+    shared: Screen,
 ) -> dict[str, SafeString]:
     """The cached fragments under `keys`, rendering (from `load()`'s page and visible blocks)
-    and caching the ones missing or stamped with an older generation."""
+    and caching the ones missing or stamped with an older generation. Fragments are shared by
+    every reader, so they are made through `shared`, the screen of nobody in particular."""
     found = dict(prefetched)
     to_read = [key for key in keys.values() if key not in found]
     if generation is None:
@@ -207,7 +212,7 @@ def _fragments(
     missing = [part for part in PARTS if part not in fragments]
     if missing:
         page, blocks = load()
-        rendered = _render_parts(page, blocks, missing)
+        rendered = _render_parts(page, blocks, missing, shared)
         cache.set_many(
             {keys[part]: (generation, str(html)) for part, html in rendered.items()},
             FRAGMENT_TIMEOUT,
@@ -216,8 +221,10 @@ def _fragments(
     return fragments
 
 
-def _render_parts(page: Any, blocks: list[Any], parts: Any) -> dict[str, SafeString]:
-    data = gather(page, blocks)
+def _render_parts(
+    page: Any, blocks: list[Any], parts: Any, shared: Screen
+) -> dict[str, SafeString]:
+    data = gather(page, blocks, shared)
     context = {"article": data, "page": page, "share_links": share_links(data)}
     rendered = {
         part: mark_safe(render_to_string(f"newsroom/article/{part}.html", context))
@@ -228,8 +235,12 @@ def _render_parts(page: Any, blocks: list[Any], parts: Any) -> dict[str, SafeStr
     return rendered
 
 
-def gather(page: Any, blocks: list[Any]) -> ArticleData:
-    """Load what the article shows: a fixed number of queries however long it is."""
+def gather(page: Any, blocks: list[Any], shared: Screen | None = None) -> ArticleData:
+    """Load what the article shows: a fixed number of queries however long it is.
+
+    `shared` is the screen of nobody in particular (what these reader-independent fragments
+    may name and claim); `doors.anyone()` when not given."""
+    shared = shared or anyone()
     url_parts = page.get_url_parts()
     root_url, path = (url_parts[1], url_parts[2]) if url_parts else (settings.SITE_URL, "")
     section = page.get_parent().specific if page.pk else None
@@ -251,9 +262,10 @@ def gather(page: Any, blocks: list[Any]) -> ArticleData:
         section=section,
         authors=[byline.author for byline in page.bylines.select_related("author")],
         tags=list(page.tags.all()),
-        related=related_articles(page, section) if section else [],
+        related=related_articles(page, section, shared) if section else [],
         hero=hero,
         blocks=body_blocks(page, blocks, found),
+        free_for_everyone=free_for_everyone(page, screen=shared),
     )
 
 
@@ -288,12 +300,11 @@ def body_blocks(page: Any, blocks: list[Any], found: dict[int, Any]) -> list[Bod
     return prepared
 
 
-def related_articles(page: Any, section: Any) -> list[Any]:
-    """Explicitly chosen articles first, then ones sharing a tag, then the same section."""
-    from masthead.newsroom.models import ArticlePage, ArticleTag
+def related_articles(page: Any, section: Any, screen: Screen) -> list[Any]:
+    """Explicitly chosen articles first, then ones sharing a tag, then the same section.
 
-    # Cached for every reader: only what nobody in particular may see is named.
-    screen = anyone()
+    Cached for every reader, so only what `screen` (nobody in particular) may see is named."""
+    from masthead.newsroom.models import ArticlePage, ArticleTag, RelatedArticle
 
     def live() -> Any:
         return (
@@ -303,9 +314,15 @@ def related_articles(page: Any, section: Any) -> list[Any]:
             .defer("body", "body_text")
         )
 
-    links = list(page.related.select_related("target", "target__sponsor"))
-    visible = set(live().filter(pk__in=[link.target_id for link in links]).values_list("pk"))
-    chosen = [link.target for link in links if (link.target_id,) in visible]
+    links = RelatedArticle.objects.filter(article_id=page.pk)
+    chosen = list(
+        live()
+        .filter(pk__in=links.values("target_id"))
+        .annotate(
+            link_order=Subquery(links.filter(target_id=OuterRef("pk")).values("sort_order")[:1])
+        )
+        .order_by("link_order")
+    )
     seen = {item.pk for item in chosen}
     tag_ids = ArticleTag.objects.filter(content_object_id=page.pk).values("tag_id")
     by_tag = live().filter(tagged_items__tag_id__in=tag_ids).distinct()
@@ -327,7 +344,7 @@ def json_ld(data: ArticleData) -> dict[str, Any]:
     `isAccessibleForFree` is the access decision for nobody in particular: true only when the
     article is free for everyone for good (free or sponsored; not a campaign's opening)."""
     page = data.page
-    free = peek(None, page, screen=anyone()).free_for_everyone
+    free = data.free_for_everyone
     root = data.root_url
     published = data.published
     modified = data.updated or published
