@@ -63,6 +63,7 @@ class Persona:
     headers: dict[str, str] = field(default_factory=dict)
     token: bool = False  # an app client: Authorization: Bearer <token>
     exhaust: str | None = None  # "page" or "api": spend the meter before the walk
+    only: str = ""  # reads only addresses under this prefix (the app client: the API)
     jar: http.cookiejar.CookieJar = field(default_factory=http.cookiejar.CookieJar)
 
     def identity(self) -> ReaderIdentity:
@@ -115,6 +116,7 @@ class Cast:
                 user=app,
                 token=True,
                 exhaust="api",
+                only="/api/",
                 headers={"Authorization": f"Bearer {raw}"},
             ),
             self._signed_in(Persona("staff", user=staff)),

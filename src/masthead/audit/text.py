@@ -91,8 +91,20 @@ def all_shingles(fragments: Iterable[str]) -> set[Shingle]:
 class Page:
     """A response body reduced to the word runs any shingle could match."""
 
-    def __init__(self, raw: bytes | str) -> None:
-        self.tokens = words(readable(raw))
+    def __init__(self, raw: bytes | str, *, mask: Shingle = ()) -> None:
+        """`mask`: words the page may echo back (a search page repeats its query)."""
+        tokens = words(readable(raw))
+        if mask:
+            size, masked, i = len(mask), [], 0
+            while i < len(tokens):
+                if tuple(tokens[i : i + size]) == mask:
+                    masked.append("\0")
+                    i += size
+                else:
+                    masked.append(tokens[i])
+                    i += 1
+            tokens = masked
+        self.tokens = tokens
         self._grams: dict[int, set[Shingle]] = {}
 
     def grams(self, size: int) -> set[Shingle]:

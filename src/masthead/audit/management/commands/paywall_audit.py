@@ -28,6 +28,12 @@ class Command(BaseCommand):
             help="An extra door: per article with {id}, {slug} or {path} (e.g. '/amp/{id}/'), "
             "else one address read as is.",
         )
+        parser.add_argument(
+            "--persona",
+            action="append",
+            default=[],
+            help="Read only as these personas (by name; default: every persona).",
+        )
         parser.add_argument("--timeout", type=float, default=10.0)
         parser.add_argument(
             "--max-pages", type=int, default=2000, help="Discovery reads at most this many."
@@ -39,12 +45,13 @@ class Command(BaseCommand):
             options["door"],
             timeout=options["timeout"],
             max_pages=options["max_pages"],
+            personas=options["persona"],
         )
         try:
             audit.run()
         except SiteUnreachable as exc:
             raise CommandError(f"{exc}. Is the site running?", returncode=2) from exc
-        personas = list(dict.fromkeys(persona for persona, _ in audit.reads))
+        personas = [p for p in audit.personas if any(name == p for name, _ in audit.reads)]
         for persona in personas:
             doors = sorted((d, n) for (p, d), n in audit.reads.items() if p == persona)
             self.stdout.write(f"READ {persona}: " + ", ".join(f"{d} {n}" for d, n in doors))
