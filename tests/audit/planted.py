@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
-from django.urls import re_path, resolve, set_urlconf
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
+from django.urls import Resolver404, include, path, re_path, resolve, set_urlconf
 
 Plant = Callable[[HttpRequest, HttpResponse], HttpResponse | None]
 PLANTS: list[Plant] = []
@@ -17,8 +17,11 @@ PLANTS: list[Plant] = []
 
 def planted(request: HttpRequest) -> HttpResponse:
     set_urlconf("masthead.urls")  # reverse() inside the real views sees the real URL map
-    match = resolve(request.path_info, urlconf="masthead.urls")
-    response = match.func(request, *match.args, **match.kwargs)
+    try:
+        match = resolve(request.path_info, urlconf="masthead.urls")
+        response = match.func(request, *match.args, **match.kwargs)
+    except (Http404, Resolver404):
+        response = HttpResponseNotFound("<p>Not found.</p>")
     if hasattr(response, "render") and not response.is_rendered:
         response.render()
     for plant in PLANTS:
@@ -26,4 +29,5 @@ def planted(request: HttpRequest) -> HttpResponse:
     return response
 
 
-urlpatterns = [re_path(r"^", planted)]
+# Every address goes to `planted`; the real map follows so reverse() and page URLs still work.
+urlpatterns = [re_path(r"^", planted), path("", include("masthead.urls"))]

@@ -16,6 +16,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import quote, urlencode, urlparse
 
@@ -96,10 +97,11 @@ class Audit:
         except (urllib.error.URLError, OSError) as exc:
             raise SiteUnreachable(f"cannot reach {url}: {exc}") from exc
         self.responses += 1
-        if persona.fresh_each_time and self.cast is not None:
-            for cookie in jar:
-                if cookie.name == settings.READER_COOKIE_NAME and cookie.value:
-                    self.cast.saw_cookie(cookie.value)
+        if self.cast is not None and head is not None:
+            for header in head.get_all("Set-Cookie") or []:
+                cookie = SimpleCookie(header)
+                if settings.READER_COOKIE_NAME in cookie:
+                    self.cast.saw_cookie(cookie[settings.READER_COOKIE_NAME].value)
         if status >= 500:
             self.blind.append(f"{path} answered {status} to {persona.name}")
         return status, raw, {k.lower(): v for k, v in (head or {}).items()}
@@ -291,6 +293,13 @@ class Audit:
             )
             self.request(persona, path)
             self.reads[(persona.name, "meter spending")] += 1
+        expect = Expectations(persona, [], set())
+        unread = metered[allowance:]
+        if unread and expect.reading(unread[0]) is None:
+            self.blind.append(
+                f"{persona.name} is not exhausted after {allowance} read(s): access.decide "
+                f"still lets it read {unread[0].title!r} (did the site see its credentials?)"
+            )
 
     def coverage(self, found: list[str]) -> None:
         """Every kind of door the site has must have been found, or the audit is blind to it."""

@@ -21,12 +21,16 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
-from django.core import signing
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from masthead.accounts.actions import issue_app_token
 from masthead.core import clock
-from masthead.metering.identity import COOKIE_SALT, ReaderIdentity
+from masthead.metering.identity import (
+    COOKIE_SALT,
+    ReaderIdentity,
+    anonymous_id_from,
+    new_anonymous_id,
+)
 from masthead.metering.models import MeteredRead, ReaderMeter
 from masthead.metering.stores import RedisMeterStore, get_store
 from masthead.subscriptions.entitlements import Entitlement, Lapse, entitlement_for
@@ -158,24 +162,24 @@ class Cast:
         return persona
 
     def _with_cookie(self, persona: Persona) -> Persona:
-        """A returning anonymous reader: a reader cookie signed exactly as the site signs it."""
-        persona.anonymous_id = uuid.uuid4().hex
-        value = signing.get_cookie_signer(salt=settings.READER_COOKIE_NAME + COOKIE_SALT).sign(
-            persona.anonymous_id
+        """A returning anonymous reader: a reader cookie the site's own code signs."""
+        persona.anonymous_id = new_anonymous_id()
+        response = HttpResponse()
+        response.set_signed_cookie(
+            settings.READER_COOKIE_NAME, persona.anonymous_id, salt=COOKIE_SALT
         )
+        value = response.cookies[settings.READER_COOKIE_NAME].value
         persona.jar.set_cookie(_cookie(settings.READER_COOKIE_NAME, value, self.host))
         self.meter_keys.add(f"a:{persona.anonymous_id}")
         return persona
 
     def saw_cookie(self, value: str) -> None:
-        """A reader cookie the site issued to a cookie-less persona: its meter goes too."""
-        try:
-            anonymous_id = signing.get_cookie_signer(
-                salt=settings.READER_COOKIE_NAME + COOKIE_SALT
-            ).unsign(value)
-        except signing.BadSignature:
-            return
-        self.meter_keys.add(f"a:{anonymous_id}")
+        """A reader cookie the site issued to the audit: that reader's meter goes too."""
+        request = HttpRequest()
+        request.COOKIES = {settings.READER_COOKIE_NAME: value}
+        anonymous_id = anonymous_id_from(request)
+        if anonymous_id:
+            self.meter_keys.add(f"a:{anonymous_id}")
 
     # -- clean-up ----------------------------------------------------------------------------
     def close(self) -> None:
