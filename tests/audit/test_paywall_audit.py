@@ -14,6 +14,7 @@ from wagtail.models import PageViewRestriction
 
 from masthead.access.levels import AccessLevel
 from masthead.metering.models import MeteredRead, ReaderMeter
+from masthead.metering.stores import RedisMeterStore, get_store
 from masthead.subscriptions import demo as subscription_demo
 from masthead.subscriptions.models import Subscription
 from tests import factories
@@ -124,8 +125,16 @@ def into_body(snippet: str):
     return rewrite
 
 
+def redis_meter_keys() -> set[bytes]:
+    store = get_store()
+    if not isinstance(store, RedisMeterStore):
+        return set()
+    return set(store.client.scan_iter(match=f"{store.prefix}:meter:*"))
+
+
 def test_the_audit_passes_on_a_site_that_cuts_every_door(live_server, newsroom, capsys):
     users = get_user_model().objects.count()
+    meter_keys = redis_meter_keys()
     audit(live_server)
     out = capsys.readouterr().out
     assert "Paywall audit passed" in out, out
@@ -158,6 +167,7 @@ def test_the_audit_passes_on_a_site_that_cuts_every_door(live_server, newsroom, 
     assert get_user_model().objects.count() == users
     assert list(MeteredRead.objects.values_list("reader_key", flat=True)) == []
     assert not ReaderMeter.objects.exists()
+    assert redis_meter_keys() == meter_keys
 
 
 PLAIN = (
