@@ -267,9 +267,7 @@ class Audit:
                 for path in doors:
                     self.check(persona, expect, path)
                 for article in self.articles:
-                    # A phrase only the gated text has: a result for it is a search oracle.
-                    phrase = next(iter(expect.forbidden[article.page.pk]), None)
-                    if phrase and article.path:
+                    for phrase in search_phrases(article, expect):
                         path = "/search/?" + urlencode({"q": " ".join(phrase)})
                         self.check(persona, expect, path, search_for=article, query=phrase)
         finally:
@@ -315,3 +313,14 @@ class Audit:
             needed.add("tag")
         for kind in sorted(needed - kinds):
             self.blind.append(f"discovery found no {kind} door on the site")
+
+
+def search_phrases(article: Article, expect: Expectations) -> list[Shingle]:
+    """Phrases only the gated text has, from the first and the last gated block: a search
+    result for one is a search oracle (an index that keeps more than the preview)."""
+    shown = expect.peek[article.page.pk]
+    if shown is None or not article.path:
+        return []
+    forbidden = set(expect.forbidden[article.page.pk])
+    phrases = [min(found) for block in article.blocks[shown:] if (found := block & forbidden)]
+    return list(dict.fromkeys(phrases[:1] + phrases[-1:]))
