@@ -48,15 +48,16 @@ def _tag_values(match: re.Match[str]) -> str:
     return " " + " ".join(values) + " "
 
 
-def readable(raw: bytes | str) -> str:
-    """Everything readable in a response body, as plain text."""
+def readable(raw: bytes | str, *, attributes: bool = True) -> str:
+    """Everything readable in a response body, as plain text; `attributes=False` keeps the
+    text between tags only (so a link's address does not split the sentence around it)."""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     for _ in range(3):  # JSON in HTML, HTML escaped in XML or JSON, and once more for safety
         previous = text
         text = _json_unescape(text)
         text = _COMMENT.sub(lambda m: f" {m[1]} ", text)
         text = _CDATA.sub(lambda m: f" {m[1]} ", text)
-        text = html.unescape(_TAG.sub(_tag_values, text))
+        text = html.unescape(_TAG.sub(_tag_values if attributes else " ", text))
         if text == previous:
             break
     return text
@@ -68,7 +69,7 @@ def words(text: str) -> list[str]:
 
 def shingles_of(fragment: str) -> set[Shingle]:
     """The shingles of one piece of (HTML) text: SHINGLE-word runs, and short sentences whole."""
-    plain = readable(fragment)
+    plain = readable(fragment, attributes=False)
     found: set[Shingle] = set()
     tokens = words(plain)
     found.update(tuple(tokens[i : i + SHINGLE]) for i in range(len(tokens) - SHINGLE + 1))
@@ -88,29 +89,38 @@ def all_shingles(fragments: Iterable[str]) -> set[Shingle]:
     return found
 
 
+def _masked(tokens: list[str], mask: Shingle) -> list[str]:
+    if not mask:
+        return tokens
+    size, masked, i = len(mask), [], 0
+    while i < len(tokens):
+        if tuple(tokens[i : i + size]) == mask:
+            masked.append("\0")
+            i += size
+        else:
+            masked.append(tokens[i])
+            i += 1
+    return masked
+
+
 class Page:
-    """A response body reduced to the word runs any shingle could match."""
+    """A response body reduced to the word runs any shingle could match: read twice, with
+    attribute values (a leak in `content="..."`) and without (a link inside a sentence)."""
 
     def __init__(self, raw: bytes | str, *, mask: Shingle = ()) -> None:
         """`mask`: words the page may echo back (a search page repeats its query)."""
-        tokens = words(readable(raw))
-        if mask:
-            size, masked, i = len(mask), [], 0
-            while i < len(tokens):
-                if tuple(tokens[i : i + size]) == mask:
-                    masked.append("\0")
-                    i += size
-                else:
-                    masked.append(tokens[i])
-                    i += 1
-            tokens = masked
-        self.tokens = tokens
+        self.streams = [
+            _masked(words(readable(raw, attributes=keep)), mask) for keep in (True, False)
+        ]
         self._grams: dict[int, set[Shingle]] = {}
 
     def grams(self, size: int) -> set[Shingle]:
         if size not in self._grams:
-            tokens = self.tokens
-            self._grams[size] = {tuple(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}
+            self._grams[size] = {
+                tuple(tokens[i : i + size])
+                for tokens in self.streams
+                for i in range(len(tokens) - size + 1)
+            }
         return self._grams[size]
 
     def contains(self, shingle: Shingle) -> bool:
