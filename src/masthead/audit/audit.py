@@ -22,10 +22,12 @@ from urllib.parse import quote, urlencode, urlparse
 
 from django.conf import settings
 
+from masthead.access.decision import Reason, decide
 from masthead.audit.corpus import Article, Expectations, load_articles
 from masthead.audit.discovery import discover
 from masthead.audit.personas import Cast, Persona
 from masthead.audit.text import Page, Shingle, shingles_of
+from masthead.core import clock
 from masthead.metering.policy import current_policy
 from masthead.newsroom.models import AuthorPage, SectionPage
 
@@ -279,7 +281,13 @@ class Audit:
             return
         policy = current_policy()
         allowance = policy.allowance_for(registered=persona.registered)
-        metered = [a for a in live if a.page.access_level == "metered" and not a.restrictions]
+        reader, now = persona.identity(), clock.now()
+        metered = [  # articles where, says access.decide, reading would count
+            a
+            for a in live
+            if not a.restrictions
+            and decide(reader, a.page, now=now, consult_meter=False).reason is Reason.METERED
+        ]
         if len(metered) < allowance:
             self.blind.append(
                 f"{persona.name} cannot be exhausted: {len(metered)} metered article(s) for an "
