@@ -1,387 +1,334 @@
-"""The paywall audit: walk every door of a running site as several readers and report any text
-past the preview cut that reaches someone who may not read it.
+"""The paywall audit: read every door of a running site as every kind of reader and report any
+gated text that reaches a reader who may not read it, and anything the audit could not see.
 
-It runs beside the site (same settings and database): the articles, and so the gated text, come
-from the database; the responses come over HTTP from the running site, like any reader's.
+It runs beside the site (same settings and database): the articles, the readers and the access
+decision come from the code and the database; the responses come over HTTP from the running
+site, like any reader's. See docs/decisions/0015-paywall-audit-matching-and-doors.md.
 """
 
 from __future__ import annotations
 
-import html
 import http.cookiejar
-import json
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from importlib import import_module
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlparse
+from urllib.parse import quote, urlencode, urlparse
 
 from django.conf import settings
-from django.contrib.auth import get_user_model, login
-from django.http import HttpRequest
 
-from masthead.access.campaigns import active_campaign
-from masthead.access.decision import is_free_for_everyone
+from masthead.access.decision import Reason, decide
+from masthead.audit.corpus import Article, Expectations, load_articles
+from masthead.audit.discovery import discover
+from masthead.audit.personas import Cast, Persona
+from masthead.audit.text import Page, Shingle, shingles_of
 from masthead.core import clock
 from masthead.metering.policy import current_policy
-from masthead.newsroom.models import AccessLevel, ArticlePage
+from masthead.newsroom.models import AuthorPage, SectionPage
 
-GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
-READING_DOORS = {"article page", "print view", "api detail"}  # doors where a read may count
-_TAG = re.compile(r"<[^>]+>")
-_UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
-_SPACE = re.compile(r"\s+")
-MIN_WORDS = 6
-
-
-def plain(text: str) -> str:
-    """Text as a reader (or a scraper) would find it in HTML, XML, JSON or JSON-LD."""
-    text = _UNICODE_ESCAPE.sub(lambda m: chr(int(m[1], 16)), text)
-    for _ in range(2):  # feeds escape HTML inside XML
-        text = html.unescape(_TAG.sub(" ", text))
-    return _SPACE.sub(" ", text).strip().lower()
-
-
-def block_text(block: Any) -> str:
-    value = block.value
-    if block.block_type == "paragraph":
-        return str(value.source if hasattr(value, "source") else value)
-    if block.block_type == "pull_quote":
-        return f"{value['quote']} {value.get('attribution') or ''}"
-    if block.block_type == "image":
-        return f"{value.get('caption') or ''} {value.get('credit') or ''}"
-    return str(value)
-
-
-def sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE_END.split(plain(text)) if len(s.split()) >= MIN_WORDS]
-
-
-@dataclass
-class Gated:
-    """An article and the sentences only its full readers may see."""
-
-    article: Any
-    path: str
-    sentences: list[str]
-
-
-def gated_articles(preview_blocks: int) -> list[Gated]:
-    found = []
-    for article in ArticlePage.objects.live().public().specific().order_by("pk"):
-        if is_free_for_everyone(article):
-            continue
-        blocks = list(article.body)
-        allowed = plain(
-            " ".join(
-                [
-                    article.title,
-                    article.standfirst,
-                    *(block_text(b) for b in blocks[:preview_blocks]),
-                ]
-            )
-        )
-        past_cut = [
-            s
-            for block in blocks[preview_blocks:]
-            for s in sentences(block_text(block))
-            if s not in allowed
-        ]
-        if past_cut:
-            found.append(Gated(article, urlparse(article.get_url() or "").path, past_cut))
-    return found
-
-
-@dataclass
-class Persona:
-    name: str
-    user_agent: str = "masthead-paywall-audit"
-    extra_headers: dict[str, str] = field(default_factory=dict)
-    fresh_each_time: bool = False  # a new, cookie-less reader for every request
-    reads_everything: bool = False
-    read: set[int] = field(default_factory=set)  # metered articles this persona has read
-    jar: http.cookiejar.CookieJar = field(default_factory=http.cookiejar.CookieJar)
-
-    def opener(self) -> urllib.request.OpenerDirector:
-        jar = http.cookiejar.CookieJar() if self.fresh_each_time else self.jar
-        return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect())
-
-    def may_read(self, gated: Gated, door: str, *, allowance: int, campaign: Any) -> bool:
-        article = gated.article
-        if self.reads_everything or (campaign and campaign.opens(article)):
-            return True
-        if article.access_level != AccessLevel.METERED or door not in READING_DOORS:
-            return False
-        return (self.fresh_each_time and allowance > 0) or article.pk in self.read
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+_API_DETAIL = re.compile(r"^/api/v1/articles/(\d+)/?$")
+_PLACEHOLDER = re.compile(r"\{(id|slug|path)\}")
 
 
 class SiteUnreachable(Exception):
     pass
 
 
-@dataclass
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a 3xx is read like any other answer, body included
+
+
+@dataclass(frozen=True)
 class Finding:
     door: str
     persona: str
     article: str
     url: str
-    sentence: str
+    status: int
+    shingle: Shingle
 
     def __str__(self) -> str:
-        where = f"{self.door} as {self.persona}: {self.article} ({self.url})"
-        return f"LEAK {where} shows {self.sentence!r}"
+        where = f"{self.door} as {self.persona}: {self.article} ({self.url}, {self.status})"
+        return f"LEAK {where} shows {' '.join(self.shingle)!r}"
 
 
 class Audit:
-    def __init__(self, base_url: str, extra_doors: Iterable[str] = (), timeout: float = 10.0):
+    def __init__(
+        self,
+        base_url: str,
+        extra_doors: Iterable[str] = (),
+        *,
+        timeout: float = 10.0,
+        max_pages: int = 2000,
+        personas: Iterable[str] = (),
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.host = urlparse(self.base_url).hostname or "127.0.0.1"
         self.extra_doors = list(extra_doors)
         self.timeout = timeout
+        self.max_pages = max_pages
+        self.only_personas = set(personas)
         self.findings: list[Finding] = []
         self.blind: list[str] = []
+        self.reads: Counter[tuple[str, str]] = Counter()
         self.responses = 0
-        self.doors_seen: set[str] = set()
+        self.cast: Cast | None = None
+        self.personas: list[str] = []
+        self._overrides: dict[str, str] = {}
 
     # -- HTTP -------------------------------------------------------------------------------
-    def fetch(self, persona: Persona, path: str) -> str | None:
-        """The body at `path`, or None for a door this site does not have (4xx)."""
-        url = urljoin(self.base_url + "/", path.lstrip("/"))
-        request = urllib.request.Request(
-            url, headers={"User-Agent": persona.user_agent, **persona.extra_headers}
-        )
+    def request(self, persona: Persona, path: str) -> tuple[int, bytes, dict[str, str]]:
+        """Status, raw body and headers of one GET; every status is read, body included."""
+        url = self.base_url + (path if path.startswith("/") else "/" + path)
+        jar = http.cookiejar.CookieJar() if persona.fresh_each_time else persona.jar
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+        headers = {"User-Agent": persona.user_agent, "Accept": "*/*", **persona.headers}
         try:
-            with persona.opener().open(request, timeout=self.timeout) as response:
-                self.responses += 1
-                return response.read().decode("utf-8", "replace")
+            with opener.open(
+                urllib.request.Request(url, headers=headers), timeout=self.timeout
+            ) as r:
+                status, raw, head = r.status, r.read(), r.headers
         except urllib.error.HTTPError as exc:
-            self.responses += 1
-            if exc.code >= 500:
-                self.blind.append(f"{url} answered {exc.code}")
-            return None
+            status, raw, head = exc.code, exc.read(), exc.headers
         except (urllib.error.URLError, OSError) as exc:
             raise SiteUnreachable(f"cannot reach {url}: {exc}") from exc
-
-    # -- readers ----------------------------------------------------------------------------
-    def signed_in(self, persona: Persona, user: Any) -> Persona:
-        """Give the persona a real session for `user`, made by Django's own login()."""
-        engine = import_module(settings.SESSION_ENGINE)
-        request = HttpRequest()
-        request.session = engine.SessionStore()
-        request.COOKIES = {}
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        request.session.save()
-        host = urlparse(self.base_url).hostname or "127.0.0.1"
-        persona.jar.set_cookie(
-            _cookie(settings.SESSION_COOKIE_NAME, request.session.session_key or "", host)
-        )
-        return persona
-
-    def exhaust(self, persona: Persona, metered: list[Gated], allowance: int) -> None:
-        for gated in metered[:allowance]:
-            self.fetch(persona, gated.path)
-            persona.read.add(gated.article.pk)
+        self.responses += 1
+        if self.cast is not None and head is not None:
+            for header in head.get_all("Set-Cookie") or []:
+                cookie = SimpleCookie(header)
+                if settings.READER_COOKIE_NAME in cookie:
+                    self.cast.saw_cookie(cookie[settings.READER_COOKIE_NAME].value)
+        if status >= 500:
+            self.blind.append(f"{path} answered {status} to {persona.name}")
+        return status, raw, {k.lower(): v for k, v in (head or {}).items()}
 
     # -- doors ------------------------------------------------------------------------------
-    def article_doors(self, gated: Gated) -> Iterator[tuple[str, str]]:
-        yield "article page", gated.path
-        yield "print view", gated.path.rstrip("/") + "/print/"
-        yield "api detail", f"/api/v1/articles/{gated.article.pk}"
-        for template in self.extra_doors:
-            yield (
-                f"door {template}",
-                template.format(id=gated.article.pk, slug=gated.article.slug, path=gated.path),
-            )
+    def door_of(self, path: str) -> tuple[str, Article | None]:
+        """The kind of door at `path`, and the article it opens for reading, if any."""
+        bare = path.split("?", 1)[0]
+        if path in self._overrides:
+            return self._overrides[path], self._reading_at(bare)
+        if bare in self.by_path:
+            return "article page", self.by_path[bare]
+        if bare.endswith("/print/") and bare[: -len("print/")] in self.by_path:
+            return "print view", self.by_path[bare[: -len("print/")]]
+        match = _API_DETAIL.match(bare)
+        if match:
+            return "api detail", self.by_pk.get(int(match[1]))
+        if bare == "/":
+            return "home", None
+        for kind, prefixes in self.listings.items():
+            if bare in prefixes:
+                return kind, None
+        for kind, test in (
+            ("tag", lambda p: p.startswith("/tags/")),
+            ("search", lambda p: p.startswith("/search/")),
+            ("feed", lambda p: p.startswith("/feeds/") or p.endswith(("/rss/", "/atom/"))),
+            ("robots", lambda p: p == "/robots.txt"),
+            ("openapi", lambda p: p.endswith("openapi.json")),
+            ("sitemap", lambda p: p.endswith(".xml")),
+            ("api", lambda p: p.startswith("/api/")),
+        ):
+            if test(bare):
+                return kind, None
+        return "page", None
 
-    def site_doors(self, gated: list[Gated]) -> list[tuple[str, str]]:
-        anonymous = Persona("discovery", fresh_each_time=True)
-        pages = ["/", *{g.path.rstrip("/").rsplit("/", 1)[0] + "/" for g in gated}]
-        doors: dict[str, str] = {}
-        for page in pages:
-            body = self.fetch(anonymous, page) or ""
-            for href in re.findall(
-                r'<link[^>]+type="application/(?:rss|atom)\+xml"[^>]*href="([^"]+)"', body
-            ):
-                doors[urlparse(href).path] = "feed"
-        for path in ("/feeds/rss/", "/feeds/atom/"):
-            doors.setdefault(path, "feed")
-        for path in self.sitemaps(anonymous):
-            doors[path] = "sitemap"
-        return [(kind, path) for path, kind in doors.items()]
+    def _reading_at(self, bare: str) -> Article | None:
+        return self.by_path.get(bare) or self.by_path.get(bare.removesuffix("print/"))
 
-    def sitemaps(self, persona: Persona) -> list[str]:
-        robots = self.fetch(persona, "/robots.txt") or ""
-        queue = [urlparse(u).path for u in re.findall(r"(?im)^sitemap:\s*(\S+)", robots)]
-        queue += ["/sitemap.xml", "/news-sitemap.xml"]
-        seen: list[str] = []
-        while queue:
-            path = queue.pop(0)
-            if path in seen:
-                continue
-            body = self.fetch(persona, path)
-            if body is None:
-                continue
-            seen.append(path)
-            if "<sitemapindex" in body:
-                queue += [urlparse(u).path for u in re.findall(r"<loc>([^<]+)</loc>", body)]
-        return seen
+    def article_doors(self, articles: list[Article]) -> list[str]:
+        doors: list[str] = []
+        for article in articles:
+            if article.path:
+                doors += [article.path, article.path.rstrip("/") + "/print/"]
+            doors.append(f"/api/v1/articles/{article.page.pk}")
+            for template in self.extra_doors:
+                if _PLACEHOLDER.search(template):
+                    if not article.path:
+                        continue
+                    door = template.format(
+                        id=article.page.pk, slug=article.page.slug, path=article.path
+                    )
+                    self._overrides[door] = f"door {template}"
+                    doors.append(door)
+        return doors
 
+    # -- checks -----------------------------------------------------------------------------
     def check(
         self,
         persona: Persona,
-        door: str,
-        url: str,
-        body: str | None,
-        gated: Iterable[Gated],
-        allowance: int,
-        campaign: Any,
+        expect: Expectations,
+        path: str,
+        *,
+        search_for: Article | None = None,
+        query: Shingle = (),
     ) -> None:
-        if body is None:
+        if persona.only and not path.startswith(persona.only):
             return
-        self.doors_seen.add(door)
-        text = plain(_json_text(body))
-        for item in gated:
-            if persona.may_read(item, door, allowance=allowance, campaign=campaign):
-                continue
-            leaked = next((s for s in item.sentences if s in text), None)
+        door, reading = self.door_of(path)
+        if door == "api detail" and not persona.token:
+            reading = None  # without a token the API only peeks (see api.get_article)
+        blocks = expect.reading(reading) if reading is not None else None
+        status, raw, _ = self.request(persona, path)
+        self.reads[(persona.name, door)] += 1
+        page = Page(raw, mask=query)
+        forbidden = expect.for_door(reading, blocks)
+        for article in self.articles:
+            leaked = page.first_of(forbidden[article.page.pk])
             if leaked:
-                self.findings.append(Finding(door, persona.name, item.article.title, url, leaked))
+                self.findings.append(
+                    Finding(door, persona.name, article.title, path, status, leaked)
+                )
+        if reading is not None and blocks is None and door == "article page" and status == 200:
+            beyond = self.beyond_cut[reading.page.pk]
+            if beyond and page.first_of(beyond) is None:
+                self.blind.append(
+                    f"access.decide lets {persona.name} read {reading.title!r} in full, but "
+                    f"{path} ({status}) shows none of its text past the cut"
+                )
+        if search_for is not None and re.search(
+            rf"""href=["'][^"']*{re.escape(search_for.path)}["']""", raw.decode("utf-8", "replace")
+        ):
+            self.findings.append(
+                Finding(
+                    "search",
+                    persona.name,
+                    search_for.title,
+                    path,
+                    status,
+                    ("<result", "for", "a", "phrase", "only", "in", "gated", "text>"),
+                )
+            )
 
     # -- the walk ---------------------------------------------------------------------------
     def run(self) -> None:
-        self.fetch(Persona("probe", fresh_each_time=True), "/")  # fails fast if the site is down
+        self.cast = None
+        probe = Persona("probe", fresh_each_time=True)
+        self.request(probe, "/")  # fails fast when the site is down
         policy = current_policy()
-        campaign = active_campaign(clock.now())
-        gated = gated_articles(policy.preview_blocks)
-        if not gated:
-            self.blind.append("no article has text past the preview cut: nothing to audit")
-            return
-        metered = [g for g in gated if g.article.access_level == AccessLevel.METERED]
-        reader = _temporary_user("reader", staff=False)
-        editor = _temporary_user("editor", staff=True)
+        self.articles = load_articles()
+        self.by_path = {a.path: a for a in self.articles if a.path}
+        self.by_pk = {a.page.pk: a for a in self.articles}
+        self.listings = {
+            "section": {urlparse(p.get_url() or "").path for p in SectionPage.objects.live()},
+            "author": {urlparse(p.get_url() or "").path for p in AuthorPage.objects.live()},
+        }
+        cut = policy.preview_blocks
+        self.cast = cast = Cast(self.base_url)
         try:
-            personas = [
-                Persona("fresh anonymous reader", fresh_each_time=True),
-                Persona("exhausted anonymous reader"),
-                self.signed_in(Persona("exhausted registered reader"), reader),
-                Persona(
-                    "spoofed Googlebot",
-                    user_agent=GOOGLEBOT,
-                    extra_headers={"X-Forwarded-For": "66.249.66.1"},
-                ),
-                self.signed_in(Persona("editor", reads_everything=True), editor),
-            ]
-            allowances = {
-                "exhausted anonymous reader": policy.anonymous_allowance,
-                "spoofed Googlebot": policy.anonymous_allowance,
-                "exhausted registered reader": policy.registered_allowance,
+            personas = cast.build()
+            unknown = self.only_personas - {p.name for p in personas} - set(cast.missing)
+            if unknown:
+                self.blind.append(f"no persona named {', '.join(sorted(unknown))}")
+            if self.only_personas:
+                personas = [p for p in personas if p.name in self.only_personas]
+            self.personas = [p.name for p in personas]
+            for missing in cast.missing:
+                if self.only_personas and missing not in self.only_personas:
+                    continue
+                self.blind.append(
+                    f"no reader is a {missing}: the audit cannot read as one "
+                    "(`masthead demo` makes one of each)"
+                )
+            fresh = Persona("discovery", fresh_each_time=True)
+            missing_page = f"/paywall-audit-{uuid.uuid4().hex}/"
+            chrome = shingles_of(self.request(fresh, missing_page)[1].decode("utf-8", "replace"))
+            self.beyond_cut = {
+                a.page.pk: sorted(a.hidden(cut) - a.visible(cut) - chrome) for a in self.articles
             }
+            if not any(self.beyond_cut.values()):
+                self.blind.append("no article has text past the preview cut: nothing to audit")
+                return
+            start = [d for d in self.extra_doors if not _PLACEHOLDER.search(d)]
+            for door in start:
+                self._overrides[door] = f"door {door}"
+            live = [a for a in self.articles if a.live and a.path]
+            found, problems = discover(
+                lambda path: self.request(fresh, path),
+                self.host,
+                start=start,
+                fill={
+                    "id": [str(a.page.pk) for a in live],
+                    "slug": [quote(str(a.page.slug)) for a in live],
+                },
+                limit=self.max_pages,
+            )
+            self.blind += problems
+            self.coverage(found)
+            doors = list(dict.fromkeys([*found, *self.article_doors(self.articles)]))
             for persona in personas:
-                if persona.name in allowances:
-                    self.exhaust(persona, metered, allowances[persona.name])
-            site_doors = self.site_doors(gated)
+                self.exhaust(persona, live)
             for persona in personas:
-                allowance = allowances.get(persona.name, policy.anonymous_allowance)
-                for item in gated:
-                    for door, path in self.article_doors(item):
-                        body = self.fetch(persona, path)
-                        self.check(persona, door, path, body, [item], allowance, campaign)
-                        if persona.reads_everything and door == "article page":
-                            self.see_gated_text(item, body)
-                    query = " ".join(item.sentences[0].split()[:MIN_WORDS])
-                    path = "/search/?" + urlencode({"q": query})
-                    body = self.fetch(persona, path)
-                    self.check(persona, "search", path, body, [item], allowance, campaign)
-                    if (
-                        body is not None
-                        and not persona.may_read(
-                            item, "search", allowance=allowance, campaign=campaign
-                        )
-                        and f'href="{item.path}"' in body
-                    ):
-                        self.findings.append(
-                            Finding(
-                                "search",
-                                persona.name,
-                                item.article.title,
-                                path,
-                                f"result for a phrase only in gated text: {query}",
-                            )
-                        )
-                for door, path in site_doors:
-                    self.check(
-                        persona, door, path, self.fetch(persona, path), gated, allowance, campaign
-                    )
+                expect = Expectations(persona, self.articles, chrome)
+                for path in doors:
+                    self.check(persona, expect, path)
+                for article in self.articles:
+                    for phrase in search_phrases(article, expect):
+                        path = "/search/?" + urlencode({"q": " ".join(phrase)})
+                        self.check(persona, expect, path, search_for=article, query=phrase)
         finally:
-            reader.delete()
-            editor.delete()
+            cast.close()
 
-    def see_gated_text(self, item: Gated, body: str | None) -> None:
-        """An editor must find the gated text: otherwise the audit could not see a leak either."""
-        text = plain(body or "")
-        if not any(s in text for s in item.sentences):
-            self.blind.append(f"the editor does not see the gated text of {item.path}")
+    def exhaust(self, persona: Persona, live: list[Article]) -> None:
+        """Spend the persona's meter on metered articles, through the door it reads by."""
+        if not persona.exhaust:
+            return
+        policy = current_policy()
+        allowance = policy.allowance_for(registered=persona.registered)
+        reader, now = persona.identity(), clock.now()
+        metered = [  # articles where, says access.decide, reading would count
+            a
+            for a in live
+            if not a.restrictions
+            and decide(reader, a.page, now=now, consult_meter=False).reason is Reason.METERED
+        ]
+        if len(metered) < allowance:
+            self.blind.append(
+                f"{persona.name} cannot be exhausted: {len(metered)} metered article(s) for an "
+                f"allowance of {allowance}"
+            )
+        for article in metered[:allowance]:
+            path = (
+                article.path if persona.exhaust == "page" else f"/api/v1/articles/{article.page.pk}"
+            )
+            self.request(persona, path)
+            self.reads[(persona.name, "meter spending")] += 1
+        expect = Expectations(persona, [], set())
+        unread = metered[allowance:]
+        if unread and expect.reading(unread[0]) is None:
+            self.blind.append(
+                f"{persona.name} is not exhausted after {allowance} read(s): access.decide "
+                f"still lets it read {unread[0].title!r} (did the site see its credentials?)"
+            )
 
+    def coverage(self, found: list[str]) -> None:
+        """Every kind of door the site has must have been found, or the audit is blind to it."""
+        from masthead.newsroom.models import ArticleTag
 
-def _json_text(body: str) -> str:
-    stripped = body.lstrip()
-    if stripped.startswith(("{", "[")):
-        try:
-            return " ".join(_strings(json.loads(body)))
-        except ValueError:
-            return body
-    return body
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
-def _cookie(name: str, value: str, host: str) -> http.cookiejar.Cookie:
-    if "." not in host:
-        host += ".local"  # how http.cookiejar names dotless hosts such as localhost
-    return http.cookiejar.Cookie(
-        0,
-        name,
-        value,
-        None,
-        False,
-        host,
-        False,
-        False,
-        "/",
-        True,
-        False,
-        None,
-        True,
-        None,
-        None,
-        {},
-    )
+        kinds = {self.door_of(path)[0] for path in found}
+        needed = {"home", "article page", "feed", "sitemap", "openapi", "api detail"}
+        if self.listings["section"]:
+            needed.add("section")
+        if self.listings["author"]:
+            needed.add("author")
+        if ArticleTag.objects.exists():
+            needed.add("tag")
+        for kind in sorted(needed - kinds):
+            self.blind.append(f"discovery found no {kind} door on the site")
 
 
-def _temporary_user(role: str, *, staff: bool) -> Any:
-    import uuid
-
-    email = f"paywall-audit-{role}-{uuid.uuid4().hex[:10]}@audit.invalid"
-    user = get_user_model().objects.create_user(
-        username=email, email=email, is_staff=staff, is_superuser=staff
-    )
-    user.set_unusable_password()
-    user.save(update_fields=["password"])
-    return user
+def search_phrases(article: Article, expect: Expectations) -> list[Shingle]:
+    """Phrases only the gated text has, from the first and the last gated block: a search
+    result for one is a search oracle (an index that keeps more than the preview)."""
+    shown = expect.peek[article.page.pk]
+    if shown is None or not article.path:
+        return []
+    forbidden = set(expect.forbidden[article.page.pk])
+    phrases = [min(found) for block in article.blocks[shown:] if (found := block & forbidden)]
+    return list(dict.fromkeys(phrases[:1] + phrases[-1:]))

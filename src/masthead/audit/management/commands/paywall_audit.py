@@ -1,4 +1,4 @@
-"""`masthead paywall-audit --base-url http://127.0.0.1:8000`: exit 1 on any leak."""
+"""`masthead paywall-audit --base-url http://127.0.0.1:8000`: exit 1 on any leak or blind spot."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from masthead.audit.audit import Audit, SiteUnreachable
 
 class Command(BaseCommand):
     help = (
-        "Walk every door of a running site (article page, print view, API, feeds, search, "
-        "sitemaps, JSON-LD and meta) as a fresh anonymous reader, an exhausted anonymous "
-        "reader, an exhausted registered reader, a spoofed Googlebot and an editor; fail if "
-        "text past the preview cut reaches someone who may not read it."
+        "Read every door of a running site (found from its links, robots.txt, sitemaps, feeds "
+        "and OpenAPI document, plus --door) as a fresh and an exhausted anonymous reader, a "
+        "registered and an exhausted registered reader, a trialist, a subscriber, a lapsed "
+        "trialist, a lapsed subscriber, a past-due reader, an app client with a token, staff "
+        "and a spoofed crawler; fail if gated text reaches a reader access.decide does not "
+        "let read it, or if the audit could not see something."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -23,23 +25,44 @@ class Command(BaseCommand):
             "--door",
             action="append",
             default=[],
-            help="An extra per-article door, e.g. '/amp/{slug}/' ({id}, {slug}, {path}).",
+            help="An extra door: per article with {id}, {slug} or {path} (e.g. '/amp/{id}/'), "
+            "else one address read as is.",
+        )
+        parser.add_argument(
+            "--persona",
+            action="append",
+            default=[],
+            help="Read only as these personas (by name; default: every persona).",
         )
         parser.add_argument("--timeout", type=float, default=10.0)
+        parser.add_argument(
+            "--max-pages", type=int, default=2000, help="Discovery reads at most this many."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        audit = Audit(options["base_url"], options["door"], timeout=options["timeout"])
+        audit = Audit(
+            options["base_url"],
+            options["door"],
+            timeout=options["timeout"],
+            max_pages=options["max_pages"],
+            personas=options["persona"],
+        )
         try:
             audit.run()
         except SiteUnreachable as exc:
             raise CommandError(f"{exc}. Is the site running?", returncode=2) from exc
+        personas = [p for p in audit.personas if any(name == p for name, _ in audit.reads)]
+        for persona in personas:
+            doors = sorted((d, n) for (p, d), n in audit.reads.items() if p == persona)
+            self.stdout.write(f"READ {persona}: " + ", ".join(f"{d} {n}" for d, n in doors))
         for finding in audit.findings:
             self.stdout.write(str(finding))
         for problem in audit.blind:
             self.stdout.write(f"BLIND {problem}")
+        kinds = sorted({door for _, door in audit.reads})
         summary = (
-            f"{audit.responses} responses from {len(audit.doors_seen)} doors "
-            f"({', '.join(sorted(audit.doors_seen))}): {len(audit.findings)} leak(s)"
+            f"{audit.responses} responses, {len(personas)} personas, {len(kinds)} kinds of door: "
+            f"{len(audit.findings)} leak(s), {len(audit.blind)} blind spot(s)"
         )
         if audit.findings or audit.blind:
             raise CommandError(f"Paywall audit failed: {summary}", returncode=1)

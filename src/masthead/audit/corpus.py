@@ -1,0 +1,127 @@
+"""The articles as the audit knows them: their text, cut into shingles, block by block.
+
+Which part of an article a persona may see is never decided here: `Expectations` asks
+`masthead.access.decide` (with `consult_meter=False` for doors that only peek, as
+`access.doors.peek` does) and keeps the blocks that decision lets through. Wagtail's own page
+privacy (password, login, groups) and unpublished pages are applied on top, so the audit checks
+them whether or not the decision knows about them yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from masthead.access.decision import Decision, Level, decide
+from masthead.audit.personas import Persona
+from masthead.audit.text import Shingle, all_shingles
+from masthead.core import clock
+from masthead.newsroom.models import ArticlePage
+
+
+def block_text(block: Any) -> str:
+    value = block.value
+    if block.block_type == "paragraph":
+        return str(value.source if hasattr(value, "source") else value)
+    if block.block_type == "pull_quote":
+        return f"{value['quote']} {value.get('attribution') or ''}"
+    if block.block_type == "image":
+        return f"{value.get('caption') or ''} {value.get('credit') or ''}"
+    return str(value)
+
+
+@dataclass
+class Article:
+    page: Any
+    path: str
+    head: set[Shingle]  # title and standfirst: every door may show them
+    blocks: list[set[Shingle]]
+    live: bool
+    restrictions: list[Any] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return str(self.page.title)
+
+    def visible(self, blocks: int | None) -> set[Shingle]:
+        shown = self.blocks if blocks is None else self.blocks[:blocks]
+        return self.head.union(*shown)
+
+    def hidden(self, blocks: int | None) -> set[Shingle]:
+        return set() if blocks is None else set().union(*self.blocks[blocks:])
+
+
+def load_articles() -> list[Article]:
+    articles = []
+    for page in ArticlePage.objects.specific().order_by("pk"):
+        url = page.get_url() if page.live else None
+        articles.append(
+            Article(
+                page=page,
+                path=urlparse(url).path if url else "",
+                head=all_shingles([page.title, page.standfirst or ""]),
+                blocks=[all_shingles([block_text(b)]) for b in page.body],
+                live=bool(page.live),
+                restrictions=list(page.get_view_restrictions()),
+            )
+        )
+    return articles
+
+
+def _passes(restriction: Any, persona: Persona) -> bool:
+    """Wagtail's rules for a view restriction; nobody in the audit knows a page password."""
+    kind = restriction.restriction_type
+    if kind == restriction.LOGIN:
+        return persona.registered
+    if kind == restriction.GROUPS:
+        if persona.user is None:
+            return False
+        if persona.user.is_superuser:
+            return True
+        groups = set(restriction.groups.values_list("pk", flat=True))
+        return bool(groups & set(persona.user.groups.values_list("pk", flat=True)))
+    return False  # PASSWORD, and any kind added later
+
+
+def shown_blocks(article: Article, persona: Persona, *, reading: bool) -> int | None:
+    """How many body blocks `persona` may see at a door (None: all of them)."""
+    if not article.live or not all(_passes(r, persona) for r in article.restrictions):
+        return 0
+    decision: Decision = decide(
+        persona.identity(), article.page, now=clock.now(), consult_meter=reading
+    )
+    if decision.level is Level.FULL:
+        return None
+    if decision.level is Level.NONE:
+        return 0
+    return decision.preview_blocks or 0
+
+
+class Expectations:
+    """What one persona may see at each door, as shingles it must not find."""
+
+    def __init__(self, persona: Persona, articles: list[Article], chrome: set[Shingle]) -> None:
+        self.persona = persona
+        self.articles = articles
+        self.peek = {a.page.pk: shown_blocks(a, persona, reading=False) for a in articles}
+        self.allowed = set(chrome).union(*(a.visible(self.peek[a.page.pk]) for a in articles))
+        self.forbidden = {
+            a.page.pk: sorted(a.hidden(self.peek[a.page.pk]) - self.allowed) for a in articles
+        }
+
+    def reading(self, article: Article) -> int | None:
+        """Blocks shown where the meter counts (article page, print view, API with a token)."""
+        return shown_blocks(article, self.persona, reading=True)
+
+    def for_door(
+        self, reading: Article | None, blocks: int | None = None
+    ) -> dict[int, list[Shingle]]:
+        """Forbidden shingles per article at a door; `reading` is the article a reading door
+        opens, `blocks` what `self.reading(article)` said for it just before the request."""
+        if reading is None or blocks == self.peek[reading.page.pk]:
+            return self.forbidden
+        extra = reading.visible(blocks)
+        doors = {pk: [s for s in found if s not in extra] for pk, found in self.forbidden.items()}
+        doors[reading.page.pk] = sorted(reading.hidden(blocks) - self.allowed - extra)
+        return doors

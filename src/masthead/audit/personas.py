@@ -1,0 +1,253 @@
+"""The readers the audit reads as, and how it makes (and then removes) their credentials.
+
+The audit runs beside the site with the same settings and database, so it signs readers in the
+way the site would: a session made by Django's own `login()`, an app token made by
+`accounts.actions.issue_app_token`, a reader cookie signed with the site's key. Readers in a
+subscription state (trialist, subscriber, lapsed, past due) are existing accounts found in that
+state (`masthead demo` makes one of each): subscriptions and payments are append-only history,
+so the audit does not make throwaway ones. Everything the audit creates (users, sessions,
+tokens, meter rows) is removed by `Cast.close()`.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any
+from urllib.parse import urlparse
+
+from django.conf import settings
+from django.contrib.auth import get_user_model, login
+from django.http import HttpRequest, HttpResponse
+
+from masthead.accounts.actions import issue_app_token
+from masthead.core import clock
+from masthead.metering.identity import (
+    COOKIE_SALT,
+    ReaderIdentity,
+    anonymous_id_from,
+    new_anonymous_id,
+)
+from masthead.metering.models import MeteredRead, ReaderMeter
+from masthead.metering.stores import RedisMeterStore, get_store
+from masthead.subscriptions.entitlements import Entitlement, Lapse, entitlement_for
+
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+AUDIT_AGENT = "masthead-paywall-audit"
+FRESH_ID = "0" * 32  # stands for the new id the site gives a cookie-less reader
+
+# Subscription-state personas: name, preferred demo account, the entitlement that fits.
+# `fits` gets the reader's entitlement and the status of their latest subscription.
+Fits = Callable[[Entitlement, str], bool]
+STATES: list[tuple[str, str, Fits]] = [
+    ("trialist", "trialist@example.com", lambda e, s: e.reads_everything and s == "trialing"),
+    ("subscriber", "subscriber@example.com", lambda e, s: e.reads_everything and s == "active"),
+    ("lapsed trialist", "lapsed-trialist@example.com", lambda e, s: e.lapsed is Lapse.TRIAL),
+    (
+        "lapsed subscriber",
+        "lapsed-subscriber@example.com",
+        lambda e, s: e.lapsed is Lapse.SUBSCRIPTION,
+    ),
+    ("past due", "past-due@example.com", lambda e, s: s == "past_due"),
+]
+
+
+@dataclass
+class Persona:
+    """One reader as the site sees it; `identity()` is what `access.decide` is asked about."""
+
+    name: str
+    user: Any = None
+    anonymous_id: str | None = None  # the reader cookie this persona carries
+    fresh_each_time: bool = False  # a new, cookie-less reader for every request
+    user_agent: str = AUDIT_AGENT
+    headers: dict[str, str] = field(default_factory=dict)
+    token: bool = False  # an app client: Authorization: Bearer <token>
+    exhaust: str | None = None  # "page" or "api": spend the meter before the walk
+    only: str = ""  # reads only addresses under this prefix (the app client: the API)
+    jar: http.cookiejar.CookieJar = field(default_factory=http.cookiejar.CookieJar)
+
+    def identity(self) -> ReaderIdentity:
+        if self.user is not None:
+            return ReaderIdentity(
+                user_id=self.user.pk,
+                anonymous_id=self.anonymous_id,
+                is_staff=bool(self.user.is_staff or self.user.is_superuser),
+            )
+        if self.fresh_each_time:
+            return ReaderIdentity(user_id=None, anonymous_id=FRESH_ID, fresh=True)
+        return ReaderIdentity(user_id=None, anonymous_id=self.anonymous_id)
+
+    @property
+    def registered(self) -> bool:
+        return self.user is not None
+
+
+class Cast:
+    """Makes the personas for one audit run and removes what it made."""
+
+    def __init__(self, base_url: str) -> None:
+        self.host = urlparse(base_url).hostname or "127.0.0.1"
+        self.users: list[Any] = []  # made by the audit, deleted afterwards
+        self.sessions: list[str] = []
+        self.meter_keys: set[str] = set()
+        self.missing: list[str] = []
+
+    def build(self) -> list[Persona]:
+        reader = self._user("registered")
+        exhausted = self._user("exhausted")
+        app = self._user("app")
+        staff = self._user("staff", staff=True)
+        personas = [
+            Persona("fresh anonymous", fresh_each_time=True),
+            self._with_cookie(Persona("exhausted anonymous", exhaust="page")),
+            self._signed_in(Persona("registered", user=reader)),
+            self._signed_in(Persona("exhausted registered", user=exhausted, exhaust="page")),
+        ]
+        for name, email, fits in STATES:
+            user = _account_in_state(email, fits)
+            if user is None:
+                self.missing.append(name)
+                continue
+            personas.append(self._signed_in(Persona(name, user=user)))
+        _, raw = issue_app_token(app, name="paywall audit", now=clock.now())
+        personas += [
+            Persona(
+                "app client (token)",
+                user=app,
+                token=True,
+                exhaust="api",
+                only="/api/",
+                headers={"Authorization": f"Bearer {raw}"},
+            ),
+            self._signed_in(Persona("staff", user=staff)),
+            self._with_cookie(
+                Persona(
+                    "spoofed crawler",
+                    user_agent=GOOGLEBOT,
+                    headers={"X-Forwarded-For": "66.249.66.1"},
+                    exhaust="page",
+                )
+            ),
+        ]
+        return personas
+
+    # -- credentials -------------------------------------------------------------------------
+    def _user(self, role: str, *, staff: bool = False) -> Any:
+        email = f"paywall-audit-{role}-{uuid.uuid4().hex[:10]}@audit.invalid"
+        user = get_user_model().objects.create_user(
+            username=email, email=email, is_staff=staff, is_superuser=staff
+        )
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        self.users.append(user)
+        self.meter_keys.add(f"u:{user.pk}")
+        return user
+
+    def _signed_in(self, persona: Persona) -> Persona:
+        """A real session for the persona's account, made by Django's own login()."""
+        engine = import_module(settings.SESSION_ENGINE)
+        request = HttpRequest()
+        request.session = engine.SessionStore()
+        request.COOKIES = {}
+        request.META = {"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": AUDIT_AGENT}
+        login(request, persona.user, backend="django.contrib.auth.backends.ModelBackend")
+        request.session.save()
+        key = request.session.session_key or ""
+        self.sessions.append(key)
+        persona.jar.set_cookie(_cookie(settings.SESSION_COOKIE_NAME, key, self.host))
+        return persona
+
+    def _with_cookie(self, persona: Persona) -> Persona:
+        """A returning anonymous reader: a reader cookie the site's own code signs."""
+        persona.anonymous_id = new_anonymous_id()
+        response = HttpResponse()
+        response.set_signed_cookie(
+            settings.READER_COOKIE_NAME, persona.anonymous_id, salt=COOKIE_SALT
+        )
+        value = response.cookies[settings.READER_COOKIE_NAME].value
+        persona.jar.set_cookie(_cookie(settings.READER_COOKIE_NAME, value, self.host))
+        self.meter_keys.add(f"a:{persona.anonymous_id}")
+        return persona
+
+    def saw_cookie(self, value: str) -> None:
+        """A reader cookie the site issued to the audit: that reader's meter goes too."""
+        request = HttpRequest()
+        request.COOKIES = {settings.READER_COOKIE_NAME: value}
+        anonymous_id = anonymous_id_from(request)
+        if anonymous_id:
+            self.meter_keys.add(f"a:{anonymous_id}")
+
+    # -- clean-up ----------------------------------------------------------------------------
+    def close(self) -> None:
+        engine = import_module(settings.SESSION_ENGINE)
+        for key in self.sessions:
+            engine.SessionStore(session_key=key).delete()
+        keys = sorted(self.meter_keys)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            MeteredRead.objects.filter(reader_key__in=chunk).delete()
+            ReaderMeter.objects.filter(reader_key__in=chunk).delete()
+        store = get_store()
+        if isinstance(store, RedisMeterStore):
+            for key in keys:
+                for name in store.client.scan_iter(match=f"{store.prefix}:meter:{{{key}}}:*"):
+                    store.client.delete(name)
+        for user in self.users:
+            user.delete()
+
+
+def _account_in_state(email: str, fits: Fits) -> Any:
+    """The demo account for a state when it is in that state, else any reader who is."""
+    from masthead.subscriptions.models import Subscription
+
+    now = clock.now()
+    User = get_user_model()
+
+    def in_state(user_id: int) -> bool:
+        latest = (
+            Subscription.objects.filter(user_id=user_id)
+            .order_by("-created_at", "-pk")
+            .values_list("status", flat=True)
+            .first()
+        )
+        return latest is not None and fits(entitlement_for(user_id, now=now), latest)
+
+    demo = User.objects.filter(email=email, is_staff=False, is_superuser=False).first()
+    if demo is not None and in_state(demo.pk):
+        return demo
+    candidates = (
+        Subscription.objects.filter(user__is_staff=False, user__is_superuser=False)
+        .order_by("-created_at")
+        .values_list("user_id", flat=True)[:1000]
+    )
+    for user_id in dict.fromkeys(candidates):
+        if in_state(user_id):
+            return User.objects.get(pk=user_id)
+    return None
+
+
+def _cookie(name: str, value: str, host: str) -> http.cookiejar.Cookie:
+    if "." not in host:
+        host += ".local"  # how http.cookiejar names dotless hosts such as localhost
+    return http.cookiejar.Cookie(
+        0,
+        name,
+        value,
+        None,
+        False,
+        host,
+        False,
+        False,
+        "/",
+        True,
+        False,
+        None,
+        True,
+        None,
+        None,
+        {},
+    )
