@@ -5,12 +5,15 @@ from django.urls import URLPattern, URLResolver, path, re_path
 from masthead.api.api import api
 from masthead.api.errors import json_method_not_allowed, unknown_endpoint
 
-ninja_patterns, app_name, namespace = api.urls
-for pattern in ninja_patterns:
+# Not `app_name, namespace = ...` at module level: include() would read a module-level
+# `app_name` as this module's namespace and hide "api-v1" under it, and django-ninja's
+# OpenAPI view reverses "api-v1:api-root" (an HTML 500 at /api/v1/openapi.json).
+_ninja_patterns, _ninja_app, _ninja_namespace = api.urls
+for pattern in _ninja_patterns:
     if isinstance(pattern, URLPattern):
         pattern.callback = json_method_not_allowed(pattern.callback)
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("v1/", (ninja_patterns, app_name, namespace)),
+    path("v1/", (_ninja_patterns, _ninja_app, _ninja_namespace)),
     re_path(r"^(?P<rest>.*)$", unknown_endpoint),
 ]
