@@ -107,6 +107,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # NUL characters and unpaired surrogates anywhere in a request are a 400, before anything
+    # (static files, sessions, views) can pass them to the database.
+    "masthead.core.middleware.InvalidInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

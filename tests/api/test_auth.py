@@ -127,9 +127,9 @@ def test_malformed_json_is_a_400(client):
     assert _error(response)["code"] == "bad_request"
 
 
-def test_missing_password_is_a_422_naming_the_field(client):
+def test_missing_password_is_a_400_naming_the_field(client):
     response = _post_json(client, TOKEN_URL, {"email": "a@example.com"})
-    assert response.status_code == 422
+    assert response.status_code == 400
     error = _error(response)
     assert error["code"] == "invalid_request"
     assert [field["location"] for field in error["fields"]] == ["body.credentials.password"]
