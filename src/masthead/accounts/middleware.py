@@ -7,9 +7,9 @@ from collections.abc import Callable
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
-from masthead.accounts.actions import current_session_epoch
+from masthead.accounts.actions import SESSION_EPOCH_KEY, current_session_epoch
 
-SESSION_EPOCH_KEY = "masthead_session_epoch"
+__all__ = ["SESSION_EPOCH_KEY", "SessionEpochMiddleware"]
 
 
 class SessionEpochMiddleware:
