@@ -41,5 +41,3 @@ def keep_the_changing_session(sender: Any, request: HttpRequest, user: Any, **kw
     """The browser that changed the password stays signed in; every other one is signed out."""
     if request is not None and hasattr(request, "session") and request.user.is_authenticated:
         actions.keep_session_signed_in(request.session, user)
-
-
