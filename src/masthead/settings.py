@@ -118,6 +118,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Signs out sessions older than the reader's last "log out everywhere".
     "masthead.accounts.middleware.SessionEpochMiddleware",
+    # A signed-in reader's pages, and account/checkout pages, are private and no-store.
+    "masthead.accounts.middleware.ReaderPagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
