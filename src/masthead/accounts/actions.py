@@ -13,6 +13,8 @@ from django.db import transaction
 from django.db.models import F
 
 from masthead.accounts.models import AccountEvent, AppToken, SessionEpoch
+from masthead.core.mailboxes import canonical_mailbox
+from masthead.core.models import ReaderMailbox
 
 TOKEN_SCHEME = "mh_"
 # Where a browser session keeps the epoch it was signed in at.
@@ -142,3 +144,16 @@ def live_token(raw_token: str, *, now: datetime) -> AppToken | None:
 
 def live_tokens_of(user: Any) -> list[AppToken]:
     return list(AppToken.objects.filter(user=user, revoked_at__isnull=True))
+
+
+def remember_address(user: Any, address: str, *, now: datetime) -> None:
+    """Record that `user` has (had) `address`, with its canonical mailbox; idempotent. Rows are
+    never removed, so a reader who changes address stays the reader who had the trial."""
+    address = address.strip().lower()
+    if not address or user.pk is None:
+        return
+    ReaderMailbox.objects.get_or_create(
+        user=user,
+        address=address,
+        defaults={"mailbox": canonical_mailbox(address), "first_seen_at": now},
+    )

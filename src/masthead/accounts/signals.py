@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from allauth.account.signals import password_changed, password_set
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
@@ -41,3 +42,18 @@ def keep_the_changing_session(sender: Any, request: HttpRequest, user: Any, **kw
     """The browser that changed the password stays signed in; every other one is signed out."""
     if request is not None and hasattr(request, "session") and request.user.is_authenticated:
         actions.keep_session_signed_in(request.session, user)
+
+
+@receiver(post_save, sender=get_user_model(), dispatch_uid="masthead.accounts.user_mailbox")
+def remember_user_address(
+    sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any
+) -> None:
+    if update_fields is not None and "email" not in update_fields:
+        return  # e.g. last_login on every sign-in
+    if instance.email:
+        actions.remember_address(instance, instance.email, now=clock.now())
+
+
+@receiver(post_save, sender=EmailAddress, dispatch_uid="masthead.accounts.address_mailbox")
+def remember_added_address(sender: Any, instance: EmailAddress, **kwargs: Any) -> None:
+    actions.remember_address(instance.user, instance.email, now=clock.now())
