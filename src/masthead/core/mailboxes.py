@@ -9,6 +9,8 @@ because domains below `accounts` need it. See docs/decisions/0016-invalid-input-
 
 from __future__ import annotations
 
+import contextlib
+
 # Providers whose mailboxes ignore dots in the local part, and their aliases for one another.
 DOTS_IGNORED = frozenset({"gmail.com"})
 SAME_PROVIDER = {"googlemail.com": "gmail.com"}
@@ -20,10 +22,9 @@ def canonical_mailbox(address: str) -> str:
     if not at or not local:
         return address.strip().lower()
     domain = domain.strip().rstrip(".").lower()
-    try:
+    # A name IDNA cannot encode is compared as typed (lower-cased).
+    with contextlib.suppress(UnicodeError):
         domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        pass  # not a name IDNA can encode: compare it as typed (lower-cased)
     domain = SAME_PROVIDER.get(domain, domain)
     local = local.lower()
     untagged = local.split("+", 1)[0]
