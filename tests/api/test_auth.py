@@ -99,7 +99,7 @@ def test_web_and_api_share_one_failed_sign_in_budget(client):
 
 def test_unverified_email_is_refused_with_403_when_verification_is_mandatory(client, settings):
     settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
-    factories.user("unverified@example.com")
+    factories.user("unverified@example.com", verified=False)
     response = _post_json(
         client, TOKEN_URL, {"email": "unverified@example.com", "password": PASSWORD}
     )

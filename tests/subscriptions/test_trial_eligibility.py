@@ -39,9 +39,7 @@ def test_canonical_mailbox(address, mailbox):
 
 
 def _reader(email: str, *, verified: bool = True):
-    user = factories.user(email)
-    EmailAddress.objects.create(user=user, email=email, primary=True, verified=verified)
-    return user
+    return factories.user(email, verified=verified)
 
 
 def test_a_card_less_trial_needs_a_verified_address(catalog):
