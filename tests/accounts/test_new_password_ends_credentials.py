@@ -123,3 +123,19 @@ def test_saving_a_reader_without_a_new_password_revokes_nothing():
     assert _api_me(raw) == 200
     assert _signed_in_on_account_page(laptop)
     assert not SessionEpoch.objects.filter(user=reader).exists()
+
+
+def test_a_password_hash_upgrade_at_sign_in_is_not_a_new_password(settings):
+    """Django rehashes a password on sign-in when the hasher changes; that ends nothing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    reader = factories.user()
+    _, raw = issue_app_token(reader, name="Phone", now=clock.now())
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    assert reader.check_password(OLD)
+    reader.refresh_from_db()
+    assert reader.password.startswith("pbkdf2_sha256$")
+    assert _api_me(raw) == 200
+    assert not SessionEpoch.objects.filter(user=reader).exists()
