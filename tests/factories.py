@@ -99,9 +99,22 @@ def article(
     return page
 
 
-def user(email: str | None = None, *, staff: bool = False, password: str = "correct-horse-42"):
+def user(
+    email: str | None = None,
+    *,
+    staff: bool = False,
+    password: str = "correct-horse-42",
+    verified: bool | None = True,
+):
+    """A reader whose address is verified (what a card-less trial needs); `verified=False`
+    for an unverified primary address, `None` for no allauth address row at all."""
+    from allauth.account.models import EmailAddress
+
     email = email or f"reader{next(_counter)}@example.com"
     User = get_user_model()
-    return User.objects.create_user(
+    created = User.objects.create_user(
         username=email, email=email, password=password, is_staff=staff, is_superuser=staff
     )
+    if verified is not None:
+        EmailAddress.objects.create(user=created, email=email, primary=True, verified=verified)
+    return created

@@ -107,6 +107,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # NUL characters and unpaired surrogates anywhere in a request are a 400, before anything
+    # (static files, sessions, views) can pass them to the database.
+    "masthead.core.middleware.InvalidInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -115,6 +118,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Signs out sessions older than the reader's last "log out everywhere".
     "masthead.accounts.middleware.SessionEpochMiddleware",
+    # A signed-in reader's pages, and account/checkout pages, are private and no-store.
+    "masthead.accounts.middleware.ReaderPagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",

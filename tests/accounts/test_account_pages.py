@@ -32,8 +32,7 @@ def test_overview_sends_anonymous_readers_to_sign_in(client):
 
 
 def test_overview_shows_the_owner_their_account(client):
-    reader = factories.user("owner@example.com")
-    EmailAddress.objects.create(user=reader, email=reader.email, primary=True, verified=False)
+    reader = factories.user("owner@example.com", verified=False)
     token, raw = _token(reader, "Kitchen tablet")
     client.force_login(reader)
     response = client.get("/accounts/")
@@ -50,8 +49,8 @@ def test_overview_shows_the_owner_their_account(client):
 
 
 def test_overview_says_verified_once_the_address_is_confirmed(client):
-    reader = factories.user("owner@example.com")
-    EmailAddress.objects.create(user=reader, email=reader.email, primary=True, verified=True)
+    reader = factories.user("owner@example.com", verified=True)
+    assert EmailAddress.objects.get(user=reader).verified
     client.force_login(reader)
     page = client.get("/accounts/").content.decode()
     assert "Verified" in page and "Not verified" not in page

@@ -92,9 +92,9 @@ def test_unknown_section_is_a_404(client):
         {"section": "x" * 300},
     ],
 )
-def test_bad_pagination_is_a_422(client, params):
+def test_bad_pagination_is_a_400(client, params):
     response = client.get("/api/v1/articles", params)
-    assert response.status_code == 422
+    assert response.status_code == 400
     error = _error(response)
     assert error["code"] == "invalid_request"
     assert error["fields"][0]["location"].startswith("query.")
@@ -169,13 +169,13 @@ def test_sections_list(client):
 @pytest.mark.parametrize(
     ("path", "status", "code"),
     [
-        ("/api/v1/articles/abc", 422, "invalid_request"),
-        ("/api/v1/articles/1.5", 422, "invalid_request"),
+        ("/api/v1/articles/abc", 400, "invalid_request"),
+        ("/api/v1/articles/1.5", 400, "invalid_request"),
         ("/api/v1/articles/0", 404, "article_not_found"),
         ("/api/v1/articles/-3", 404, "article_not_found"),
         ("/api/v1/articles/999999", 404, "article_not_found"),
         (f"/api/v1/articles/{10**30}", 404, "article_not_found"),
-        ("/api/v1/articles/%00", 422, "invalid_request"),
+        ("/api/v1/articles/%00", 400, "invalid_nul"),
     ],
 )
 def test_bad_article_ids(client, path, status, code):

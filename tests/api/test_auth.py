@@ -99,7 +99,7 @@ def test_web_and_api_share_one_failed_sign_in_budget(client):
 
 def test_unverified_email_is_refused_with_403_when_verification_is_mandatory(client, settings):
     settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
-    factories.user("unverified@example.com")
+    factories.user("unverified@example.com", verified=False)
     response = _post_json(
         client, TOKEN_URL, {"email": "unverified@example.com", "password": PASSWORD}
     )
@@ -127,9 +127,9 @@ def test_malformed_json_is_a_400(client):
     assert _error(response)["code"] == "bad_request"
 
 
-def test_missing_password_is_a_422_naming_the_field(client):
+def test_missing_password_is_a_400_naming_the_field(client):
     response = _post_json(client, TOKEN_URL, {"email": "a@example.com"})
-    assert response.status_code == 422
+    assert response.status_code == 400
     error = _error(response)
     assert error["code"] == "invalid_request"
     assert [field["location"] for field in error["fields"]] == ["body.credentials.password"]

@@ -69,3 +69,28 @@ def test_the_masthead_command_exits_1_on_drift(tmp_path):
     )
     assert result.returncode == 1
     assert "out of date" in result.stderr
+
+
+@pytest.mark.django_db
+def test_the_served_document_is_the_committed_one(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    committed = json.loads((settings.BASE_DIR / "docs" / "openapi.json").read_text("utf-8"))
+    assert response.json() == committed
+
+
+def test_every_operation_documents_its_400_and_text_inputs_refuse_nul():
+    schema = json.loads(openapi_document())
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if operation.get("parameters") or operation.get("requestBody"):
+                assert "400" in operation["responses"], (method, path)
+    section = next(
+        p
+        for p in schema["paths"]["/api/v1/articles"]["get"]["parameters"]
+        if p["name"] == "section"
+    )
+    assert section["schema"]["anyOf"][0]["pattern"] == "^[^\\x00]*$"
+    token = schema["components"]["schemas"]["TokenRequest"]["properties"]
+    assert {token[field]["pattern"] for field in ("email", "password", "name")} == {"^[^\\x00]*$"}

@@ -16,7 +16,8 @@
   full, so search matches body text only where the reader may read it.
 - `visible_blocks(article, decision)`: the body blocks this decision lets through; the cut is
   made here, on the server, and nothing after it is rendered.
-- `mark_reader_dependent(response)`: Cache-Control private + Vary: Cookie.
+- `mark_reader_dependent(response)`: Cache-Control private, no-store + Vary: Cookie (after
+  signing out, the browser's Back button must not show what the signed-in reader saw).
 """
 
 from __future__ import annotations
@@ -165,6 +166,12 @@ def visible_blocks(article: Any, decision: Decision) -> list[Any]:
 
 
 def mark_reader_dependent(response: HttpResponse) -> HttpResponse:
-    patch_cache_control(response, private=True)
+    """The one place a response is marked as this reader's: no shared cache may keep it, and
+    no browser either (no-store: Back after signing out asks the server again)."""
+    patch_cache_control(response, private=True, no_store=True)
+    # A max-age or s-maxage set for the shared version must not linger beside no-store.
+    cache_control = response.get("Cache-Control", "")
+    kept = [d for d in cache_control.split(", ") if not d.startswith(("max-age", "s-maxage"))]
+    response["Cache-Control"] = ", ".join(kept)
     patch_vary_headers(response, ["Cookie"])
     return response

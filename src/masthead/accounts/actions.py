@@ -13,8 +13,12 @@ from django.db import transaction
 from django.db.models import F
 
 from masthead.accounts.models import AccountEvent, AppToken, SessionEpoch
+from masthead.core.mailboxes import canonical_mailbox
+from masthead.core.models import ReaderMailbox
 
 TOKEN_SCHEME = "mh_"
+# Where a browser session keeps the epoch it was signed in at.
+SESSION_EPOCH_KEY = "masthead_session_epoch"
 # Writing last_used_at on every API call would turn each read into a write.
 LAST_USED_PRECISION = timedelta(minutes=5)
 _EPOCH_CACHE_SECONDS = 300
@@ -39,8 +43,11 @@ def current_session_epoch(user_id: int) -> int:
     return epoch
 
 
-def log_out_everywhere(user: Any, *, now: datetime) -> int:
-    """Invalidate every browser session and every app token of `user`; return the new epoch."""
+def _new_epoch(user: Any, *, now: datetime, kind: str, why: str) -> int:
+    """Bump the reader's session epoch and revoke every live app token, with the history row.
+
+    The cached epoch is dropped at once and rewritten once the row is committed: with set, so
+    it wins over a concurrent reader's add of the old epoch."""
     with transaction.atomic():
         SessionEpoch.objects.get_or_create(user=user)
         SessionEpoch.objects.filter(user=user).update(epoch=F("epoch") + 1)
@@ -48,15 +55,37 @@ def log_out_everywhere(user: Any, *, now: datetime) -> int:
         revoked = AppToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
         AccountEvent.objects.create(
             user=user,
-            kind=AccountEvent.Kind.LOGGED_OUT_EVERYWHERE,
+            kind=kind,
             at=now,
-            detail=f"session epoch {epoch}; {revoked} app token(s) revoked",
+            detail=f"{why}: session epoch {epoch}; {revoked} app token(s) revoked",
         )
-    if settings.REDIS_URL:
-        # Written once the row is committed (callers do not wrap this in a transaction), and
-        # with set, so it wins over a concurrent reader's add of the old epoch.
-        cache.set(_epoch_cache_key(user.pk), epoch, _EPOCH_CACHE_SECONDS)
+        if settings.REDIS_URL:
+            key = _epoch_cache_key(user.pk)
+            cache.delete(key)
+            transaction.on_commit(lambda: cache.set(key, epoch, _EPOCH_CACHE_SECONDS))
     return epoch
+
+
+def log_out_everywhere(user: Any, *, now: datetime) -> int:
+    """Invalidate every browser session and every app token of `user`; return the new epoch."""
+    return _new_epoch(
+        user, now=now, kind=AccountEvent.Kind.LOGGED_OUT_EVERYWHERE, why="logged out everywhere"
+    )
+
+
+def password_changed(user: Any, *, now: datetime) -> int:
+    """A new password (changed, reset, set by staff or a command) ends every other way in:
+    every session and app token signed in with the old one. The browser that changed it is
+    re-stamped by `keep_session_signed_in`; returns the new epoch."""
+    return _new_epoch(
+        user, now=now, kind=AccountEvent.Kind.PASSWORD_CHANGED, why="password changed"
+    )
+
+
+def keep_session_signed_in(session: Any, user: Any) -> None:
+    """Stamp `session` with the reader's current epoch (the session that changed the password
+    stays signed in; Django's update_session_auth_hash has kept its auth hash current)."""
+    session[SESSION_EPOCH_KEY] = current_session_epoch(user.pk)
 
 
 def _digest(raw_token: str) -> str:
@@ -115,3 +144,16 @@ def live_token(raw_token: str, *, now: datetime) -> AppToken | None:
 
 def live_tokens_of(user: Any) -> list[AppToken]:
     return list(AppToken.objects.filter(user=user, revoked_at__isnull=True))
+
+
+def remember_address(user: Any, address: str, *, now: datetime) -> None:
+    """Record that `user` has (had) `address`, with its canonical mailbox; idempotent. Rows are
+    never removed, so a reader who changes address stays the reader who had the trial."""
+    address = address.strip().lower()
+    if not address or user.pk is None:
+        return
+    ReaderMailbox.objects.get_or_create(
+        user=user,
+        address=address,
+        defaults={"mailbox": canonical_mailbox(address), "first_seen_at": now},
+    )

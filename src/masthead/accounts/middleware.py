@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
-from masthead.accounts.actions import current_session_epoch
+from masthead.access.doors import mark_reader_dependent
+from masthead.accounts.actions import SESSION_EPOCH_KEY, current_session_epoch
 
-SESSION_EPOCH_KEY = "masthead_session_epoch"
+__all__ = ["SESSION_EPOCH_KEY", "ReaderPagesMiddleware", "SessionEpochMiddleware"]
+
+# Pages that are about the reader whoever asks: sign-in, sign-up, reset (its key is in the
+# URL), account, subscription, checkout. Offers for a signed-out reader are the same for all.
+READER_PREFIXES = ("/accounts/", "/account/", "/checkout/")
 
 
 class SessionEpochMiddleware:
@@ -26,3 +32,30 @@ class SessionEpochMiddleware:
             if stamped != current_session_epoch(user.pk):
                 logout(request)
         return self.get_response(request)
+
+
+class ReaderPagesMiddleware:
+    """Every response a signed-in reader gets shows their account (the header at least), so it
+    is reader-dependent: `mark_reader_dependent` makes it private and no-store, and so are the
+    account, sign-in and checkout pages for anyone. Pages the same for every signed-out reader
+    keep the caching their view gave them: without a session cookie the user is not looked up
+    (which would add Vary: Cookie to every public page)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path_info.startswith(READER_PREFIXES) or _signed_in(request):
+            mark_reader_dependent(response)
+        return response
+
+
+def _signed_in(request: HttpRequest) -> bool:
+    if getattr(request, "app_token", None) is not None:
+        return True
+    # The API signs in by token only; a browser's session cookie changes nothing there.
+    if request.path_info.startswith("/api/") or settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return False
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)

@@ -53,6 +53,7 @@ class AccountEvent(models.Model):
         LOGGED_OUT_EVERYWHERE = "logged_out_everywhere", "Logged out everywhere"
         TOKEN_ISSUED = "token_issued", "App token issued"
         TOKEN_REVOKED = "token_revoked", "App token revoked"
+        PASSWORD_CHANGED = "password_changed", "Password changed (sessions and tokens ended)"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account_events"

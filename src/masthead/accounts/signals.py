@@ -1,18 +1,59 @@
-"""Stamp each new session with the reader's current sign-in epoch."""
+"""Stamp each new session with the reader's epoch; end old sessions and tokens on a new password."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.models import EmailAddress
+from allauth.account.signals import password_changed, password_set
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from masthead.accounts.actions import current_session_epoch
-from masthead.accounts.middleware import SESSION_EPOCH_KEY
+from masthead.accounts import actions
+from masthead.core import clock
 
 
 @receiver(user_logged_in, dispatch_uid="masthead.accounts.stamp_session_epoch")
 def stamp_session_epoch(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     if request is not None and hasattr(request, "session"):
-        request.session[SESSION_EPOCH_KEY] = current_session_epoch(user.pk)
+        actions.keep_session_signed_in(request.session, user)
+
+
+@receiver(post_save, sender=get_user_model(), dispatch_uid="masthead.accounts.new_password")
+def end_credentials_on_new_password(
+    sender: Any, instance: Any, created: bool, update_fields: Any = None, **kwargs: Any
+) -> None:
+    """Every way a password changes ends in `set_password()` then `save()`: allauth's change
+    and reset, the admins, `changepassword`. Django keeps the new raw password in `_password`
+    until the save has finished, which is how a new password is told from any other save."""
+    if created or getattr(instance, "_password", None) is None:
+        return
+    if update_fields is not None and "password" not in update_fields:
+        return
+    actions.password_changed(instance, now=clock.now())
+
+
+@receiver(password_changed, dispatch_uid="masthead.accounts.keep_changing_session")
+@receiver(password_set, dispatch_uid="masthead.accounts.keep_setting_session")
+def keep_the_changing_session(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    """The browser that changed the password stays signed in; every other one is signed out."""
+    if request is not None and hasattr(request, "session") and request.user.is_authenticated:
+        actions.keep_session_signed_in(request.session, user)
+
+
+@receiver(post_save, sender=get_user_model(), dispatch_uid="masthead.accounts.user_mailbox")
+def remember_user_address(
+    sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any
+) -> None:
+    if update_fields is not None and "email" not in update_fields:
+        return  # e.g. last_login on every sign-in
+    if instance.email:
+        actions.remember_address(instance, instance.email, now=clock.now())
+
+
+@receiver(post_save, sender=EmailAddress, dispatch_uid="masthead.accounts.address_mailbox")
+def remember_added_address(sender: Any, instance: EmailAddress, **kwargs: Any) -> None:
+    actions.remember_address(instance.user, instance.email, now=clock.now())

@@ -25,6 +25,7 @@ from masthead.api import serialize
 from masthead.api.auth import app_token, token_or_anonymous
 from masthead.api.errors import ApiError, install_handlers
 from masthead.api.schemas import (
+    TEXT_PATTERN,
     ArticleDetail,
     ArticlePageOut,
     ErrorEnvelope,
@@ -51,11 +52,13 @@ api = NinjaAPI(
 )
 install_handlers(api)
 
-ERRORS = {400: ErrorEnvelope, 401: ErrorEnvelope, 404: ErrorEnvelope, 422: ErrorEnvelope}
+ERRORS = {400: ErrorEnvelope, 401: ErrorEnvelope, 404: ErrorEnvelope}
 
 
 class ArticleFilters(Schema):
-    section: str | None = NinjaField(None, max_length=255, description="A section's slug.")
+    section: str | None = NinjaField(
+        None, max_length=255, pattern=TEXT_PATTERN, description="A section's slug."
+    )
     page: int = NinjaField(1, ge=1, le=100_000)
     page_size: int = NinjaField(20, ge=1, le=50)
 
@@ -72,9 +75,9 @@ def _reader_dependent(response: HttpResponse) -> HttpResponse:
     "/auth/token",
     response={
         201: TokenOut,
+        400: ErrorEnvelope,
         401: ErrorEnvelope,
         403: ErrorEnvelope,
-        422: ErrorEnvelope,
         429: ErrorEnvelope,
     },
     summary="Sign an app in with e-mail and password",

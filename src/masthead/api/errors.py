@@ -19,7 +19,6 @@ _CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
-    422: "invalid_request",
     429: "rate_limited",
 }
 
@@ -50,7 +49,8 @@ def install_handlers(api: NinjaAPI) -> None:
             }
             for error in exc.errors
         ]
-        return error_response(422, "invalid_request", "Some parameters are invalid.", fields=fields)
+        # Invalid input is a 400 like every other bad request (decision 0016), with the fields.
+        return error_response(400, "invalid_request", "Some parameters are invalid.", fields=fields)
 
     @api.exception_handler(AuthenticationError)
     def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:

@@ -7,6 +7,10 @@ from typing import Any
 
 from ninja import Field, Schema
 
+# Text a client sends: no NUL character (PostgreSQL cannot store one). The middleware refuses
+# it for every view; the pattern tells clients (and schemathesis) so in the contract.
+TEXT_PATTERN = r"^[^\x00]*$"
+
 
 class Error(Schema):
     code: str = Field(examples=["not_found"])
@@ -18,12 +22,13 @@ class ErrorEnvelope(Schema):
 
 
 class TokenRequest(Schema):
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=4096)
+    email: str = Field(min_length=3, max_length=254, pattern=TEXT_PATTERN)
+    password: str = Field(min_length=1, max_length=4096, pattern=TEXT_PATTERN)
     name: str = Field(
         default="Masthead app",
         min_length=1,
         max_length=80,
+        pattern=TEXT_PATTERN,
         description="Shown on the account page.",
     )
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 
@@ -9,3 +10,25 @@ class ClockOffset(models.Model):
 
     def __str__(self) -> str:
         return f"clock +{self.seconds}s"
+
+
+class ReaderMailbox(models.Model):
+    """Every address a reader has had (sign-up, added, changed), with its canonical mailbox,
+    so "has this mailbox had a trial?" is one indexed lookup. Rows are kept when the address
+    is removed: changing the address must not make a reader new again. Written by
+    `masthead.accounts` when an address is saved; read by subscription eligibility."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mailboxes"
+    )
+    address = models.CharField(max_length=254)
+    mailbox = models.CharField(max_length=254, db_index=True)
+    first_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "address"], name="readermailbox_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} -> {self.mailbox}"

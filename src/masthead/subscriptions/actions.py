@@ -24,7 +24,7 @@ from django.db.models import Sum
 
 from masthead.billing.models import EntryKind, LedgerEntry, PaymentMethod
 from masthead.billing.providers import ChargeFailed, SavedCard, get_provider
-from masthead.subscriptions import emails
+from masthead.subscriptions import emails, trial_eligibility
 from masthead.subscriptions.models import (
     GRACE_PERIOD,
     RETRY_DELAYS,
@@ -137,7 +137,7 @@ def offer_refusal(user_id: int | None, offer: Offer, *, now: datetime) -> str | 
         return "Free trials are for readers who have not had one before."
     if offer.new_subscribers_only and ever_paid(user_id):
         return "This offer is for new subscribers."
-    return None
+    return trial_eligibility.refusal(user_id, offer, now=now)
 
 
 def _lock_reader(user: Any) -> None:
