@@ -9,3 +9,15 @@ class ClockOffset(models.Model):
 
     def __str__(self) -> str:
         return f"clock +{self.seconds}s"
+
+
+class SiteGeneration(models.Model):
+    """The site generation on the embedded default (one row): see `masthead.core.generation`.
+
+    With Redis the number lives in the shared cache instead; this row is then unused.
+    """
+
+    value = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"generation {self.value}"
