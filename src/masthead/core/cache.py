@@ -22,9 +22,10 @@ from masthead.core import outage
 
 STORE = "cache"
 T = TypeVar("T")
+F = TypeVar("F")
 
 
-def _guard(call: Callable[[], T], fallback: T) -> T:
+def _guard(call: Callable[[], T], fallback: F) -> T | F:
     try:
         result = call()
     except redis.RedisError as error:
@@ -37,13 +38,19 @@ def _guard(call: Callable[[], T], fallback: T) -> T:
 class ResilientRedisCache(RedisCache):
     """`RedisCache` whose every call degrades to a miss when Redis cannot be reached."""
 
-    def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
-        return _guard(lambda: super(ResilientRedisCache, self).add(key, value, timeout, version), False)
+    def add(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> bool:
+        return _guard(
+            lambda: super(ResilientRedisCache, self).add(key, value, timeout, version), False
+        )
 
     def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
         return _guard(lambda: super(ResilientRedisCache, self).get(key, default, version), default)
 
-    def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> None:
+    def set(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> None:
         _guard(lambda: super(ResilientRedisCache, self).set(key, value, timeout, version), None)
 
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
@@ -71,4 +78,4 @@ class ResilientRedisCache(RedisCache):
         _guard(lambda: super(ResilientRedisCache, self).delete_many(keys, version), None)
 
     def clear(self) -> Any:
-        return _guard(lambda: super(ResilientRedisCache, self).clear(), False)
+        return _guard(lambda: super(ResilientRedisCache, self).clear(), None)

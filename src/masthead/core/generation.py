@@ -104,6 +104,7 @@ def bump(**_: object) -> None:
     """Retire everything every process keeps: the next read of each is fresh."""
     _last.clear()
     if _in_cache():
+        done: object
         try:
             done = cache.incr(CACHE_KEY)
         except ValueError:

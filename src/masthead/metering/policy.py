@@ -64,6 +64,19 @@ def rolling_window(opens_at: datetime, days: int) -> Window:
     return Window(f"r{days}-{int(opens_at.timestamp())}", opens_at, opens_at + timedelta(days=days))
 
 
+def rolling_prefix(policy: MeterPolicy) -> str:
+    """What every window key of the policy's rolling period starts with."""
+    return f"r{policy.rolling_days}-"
+
+
+def window_at(policy: MeterPolicy, now: datetime, closes_at: datetime) -> Window:
+    """The window of `policy` in force at `now` that closes at `closes_at`."""
+    window = fixed_window(policy, now)
+    if window:
+        return window
+    return rolling_window(closes_at - timedelta(days=policy.rolling_days), policy.rolling_days)
+
+
 def fixed_window(policy: MeterPolicy, now: datetime) -> Window | None:
     """The window every reader shares at `now`, or None when each reader opens their own."""
     if policy.period_kind == PeriodKind.ROLLING_DAYS:
