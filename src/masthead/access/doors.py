@@ -70,7 +70,8 @@ def _recorded(reader: ReaderIdentity, article: Any, now: datetime) -> Decision:
     try:
         result = record_read(reader, article, now=now)
     except MeterUnavailable as exc:
-        log.warning(
+        # Per request, so DEBUG: the store says once per outage that it is down (core.outage).
+        log.debug(
             "meter store unreachable while recording, failing %s: %s", policy.fail_mode, exc
         )
         return meter_unavailable(policy)
