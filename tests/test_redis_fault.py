@@ -179,3 +179,40 @@ def test_redis_stopping_and_coming_back_empty(site, own_redis, client):  # noqa:
     assert sum("cache store is down" in m for m in log.messages) == 1, log.messages
     assert sum("meter store is down" in m for m in log.messages) == 1, log.messages
     assert sum("cache store is back" in m for m in log.messages) == 1, log.messages
+
+
+LOAD_SECONDS = 10.0
+
+
+def test_cookie_less_load_keeps_redis_keys_and_memory_flat(own_redis, settings, client):  # noqa: F811
+    """Issue 7 saw 245 keys become 122,913 in a minute of cookie-less reads. Now the first
+    read of a reader without a cookie rides in the cookie: Redis holds only the pages."""
+    redis_settings(settings, own_redis.url)
+    forget_process_state()
+    try:
+        articles = [
+            factories.article(f"Loaded {n}", body=factories.paragraphs(4, prefix=f"Load{n}"))
+            for n in range(3)
+        ]
+        for article in articles * 3:  # routes, fragments and the generation are cached
+            client.get(article.url)
+        redis = own_redis.client()
+        keys_before, memory_before = redis.dbsize(), redis.info("memory")["used_memory"]
+        served = 0
+        deadline = time.monotonic() + LOAD_SECONDS
+        while time.monotonic() < deadline:
+            client.cookies.clear()
+            response = client.get(articles[served % 3].url)
+            assert response.status_code == 200
+            assert f"Load{served % 3} 4 of the body" in response.content.decode()
+            served += 1
+        keys_after, memory_after = redis.dbsize(), redis.info("memory")["used_memory"]
+        print(
+            f"\ncookie-less load: {served} reads in {LOAD_SECONDS:.0f} s; Redis keys "
+            f"{keys_before} -> {keys_after}, used memory {memory_before:,} -> {memory_after:,} B"
+        )
+        assert served > 10
+        assert keys_after == keys_before
+        assert memory_after - memory_before < 256 * 1024
+    finally:
+        forget_process_state()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.utils import timezone
+
 from masthead.core import jobs
 from masthead.metering.models import MeteredRead, ReaderMeter
 
@@ -32,7 +34,9 @@ def prune_meter(now: datetime) -> int:
         if not ids:
             break
         deleted += MeteredRead.objects.filter(pk__in=ids).delete()[0]
-    ReaderMeter.objects.filter(created_at__lt=cutoff).exclude(
+    # A reader's lock row is created just before its first read is inserted: only rows a day
+    # old (by the real clock, not the demo's) can be pruned without racing a recording.
+    ReaderMeter.objects.filter(created_at__lt=timezone.now() - SLACK).exclude(
         reader_key__in=MeteredRead.objects.values("reader_key")
     ).delete()
     return deleted
