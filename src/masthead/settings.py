@@ -168,19 +168,33 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "")
 # Prefix for every Redis key Masthead writes, so several sites (or test runs) share a server.
 REDIS_KEY_PREFIX = env_str("MASTHEAD_REDIS_PREFIX", "masthead")
+# Seconds a Redis call may take before the cache (or the meter) counts Redis as down.
+REDIS_TIMEOUT = float(env_str("MASTHEAD_REDIS_TIMEOUT", "0.25"))
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # An unreachable Redis is a cache miss, logged once per outage, never a 500.
+            "BACKEND": "masthead.core.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": REDIS_KEY_PREFIX,
+            "OPTIONS": {
+                "socket_timeout": REDIS_TIMEOUT,
+                "socket_connect_timeout": REDIS_TIMEOUT,
+            },
         }
     }
 else:
+    # Per process: nothing in it is trusted across processes without the site generation,
+    # which then lives in the database (masthead.core.generation).
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Sessions live in the database; with Redis they are also cached there, so a Redis outage or
+# restart signs nobody out. Without Redis the cache is per process and would keep a session
+# another process has ended, so sessions are read from the database alone.
 SESSION_ENGINE = (
-    "django.contrib.sessions.backends.cache" if REDIS_URL else "django.contrib.sessions.backends.db"
+    "django.contrib.sessions.backends.cached_db"
+    if REDIS_URL
+    else "django.contrib.sessions.backends.db"
 )
 
 AUTHENTICATION_BACKENDS = [

@@ -3,10 +3,12 @@
 import logging
 
 import pytest
+from django.conf import settings
+from django.core import signing
 
 from masthead.access import doors
 from masthead.access.decision import Level, Reason
-from masthead.metering.identity import ReaderIdentity
+from masthead.metering.identity import COOKIE_SALT, ReaderIdentity
 from masthead.metering.stores import DatabaseMeterStore, MeterUnavailable, RedisMeterStore
 from tests import factories
 from tests.metering.support import save_policy
@@ -44,7 +46,7 @@ def test_fail_open_serves_metered_articles_in_full_uncounted(client, down_store,
     article = factories.article(body=factories.paragraphs(5, prefix="Open"))
     known = ReaderIdentity(user_id=None, anonymous_id="9" * 32)  # returning: the store is asked
     request = _request(known)
-    with caplog.at_level(logging.WARNING, logger="masthead.access"):
+    with caplog.at_level(logging.DEBUG, logger="masthead.access"):
         decision = doors.open_article(request, article)
     assert (decision.level, decision.reason, decision.message) == (
         Level.FULL,
@@ -57,10 +59,17 @@ def test_fail_open_serves_metered_articles_in_full_uncounted(client, down_store,
     assert "Open 5 of the body" in response.content.decode()
 
 
+def returning(client) -> None:
+    """The client carries a valid reader cookie: the meter must be asked about it."""
+    signer = signing.get_cookie_signer(salt=settings.READER_COOKIE_NAME + COOKIE_SALT)
+    client.cookies[settings.READER_COOKIE_NAME] = signer.sign("9" * 32)
+
+
 def test_fail_closed_serves_the_preview_with_a_message(client, down_store, caplog):
     save_policy(fail_mode="closed")
     article = factories.article(body=factories.paragraphs(5, prefix="Closed"))
-    with caplog.at_level(logging.WARNING, logger="masthead.access"):
+    returning(client)
+    with caplog.at_level(logging.DEBUG, logger="masthead.access"):
         response = client.get(article.url)
     html = response.content.decode()
     assert response.status_code == 200
@@ -68,6 +77,17 @@ def test_fail_closed_serves_the_preview_with_a_message(client, down_store, caplo
     assert "Closed 3 of the body" not in html
     assert "We could not check your free articles just now" in html
     assert any("failing closed" in r.getMessage() for r in caplog.records)
+
+
+def test_a_fresh_reader_needs_no_store_even_failing_closed(client, down_store):
+    """Without a cookie the reader has read nothing, and the first read is counted in the
+    cookie, so the store being down changes nothing for them."""
+    save_policy(fail_mode="closed")
+    article = factories.article(body=factories.paragraphs(5, prefix="Fresh"))
+    response = client.get(article.url)
+    assert response.status_code == 200
+    assert "Fresh 5 of the body" in response.content.decode()
+    assert settings.READER_COOKIE_NAME in response.cookies
 
 
 def test_free_and_subscriber_reads_do_not_need_the_store(client, down_store, monkeypatch):

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from masthead.access import campaigns
+from masthead.core import generation, outage
 from masthead.metering import policy as policy_module
 from masthead.metering.models import MeterPolicy
 from masthead.metering.stores import DatabaseMeterStore, MeterStore, RedisMeterStore
@@ -23,6 +24,8 @@ def fresh_caches() -> Iterator[None]:
     """Policy and campaign lists are kept per process; no test may see another's."""
     policy_module.forget_policy()
     campaigns.forget_campaigns()
+    generation.forget()
+    outage.reset()
     cache.clear()
     yield
     policy_module.forget_policy()

@@ -53,6 +53,7 @@ def test_database_grants_exactly_the_reads_left_under_a_race():
 
 
 @pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
 def test_redis_grants_exactly_the_reads_left_under_a_race():
     store = redis_store()
     try:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from masthead.metering.models import MeteredRead, MeterPolicy, PeriodKind
 from masthead.metering.policy import month_window
-from masthead.metering.stores import MeterState, Outcome
+from masthead.metering.stores import MeterState, Outcome, RecordResult
 from tests.metering.support import SEPT_15
 
 pytestmark = pytest.mark.django_db
@@ -113,8 +113,6 @@ def test_carry_over_in_a_rolling_window_keeps_the_anonymous_window_end(store):
 
 
 def test_database_reads_are_append_only_history(store):
-    if store.name != "database":
-        pytest.skip("database backend only")
     record(store, "a:cookie", 1, SEPT_15)
     record(store, "a:cookie", 1, SEPT_15)
     store.carry_over("a:cookie", "u:7", now=SEPT_15, policy=MONTHLY)
@@ -162,3 +160,32 @@ def test_no_reader_ever_reads_more_than_the_allowance_per_period(
         else:
             assert result.outcome is Outcome.REFUSED
         assert store.state(key, article, now=now, policy=policy).used == len(seen) <= allowance
+
+
+def test_a_change_of_period_starts_a_new_window_in_both_stores(store):
+    """3 reads under a monthly policy, then a 30-day rolling window, then 7 days: each new
+    period definition opens its own window, in either store, and both agree read by read."""
+    for article in (1, 2, 3):
+        record(store, "a:switch", article, SEPT_15, policy=MONTHLY)
+    assert record(store, "a:switch", 4, SEPT_15, policy=MONTHLY).outcome is Outcome.REFUSED
+    later = SEPT_15 + timedelta(hours=1)
+    assert store.state("a:switch", 4, now=later, policy=ROLLING) == MeterState(0, False)
+    assert record(store, "a:switch", 4, later, policy=ROLLING) == RecordResult(Outcome.COUNTED, 1)
+    assert record(store, "a:switch", 1, later, policy=ROLLING) == RecordResult(Outcome.COUNTED, 2)
+    weekly = MeterPolicy(period_kind=PeriodKind.ROLLING_DAYS, rolling_days=7)
+    assert store.state("a:switch", 4, now=later, policy=weekly) == MeterState(0, False)
+    assert record(store, "a:switch", 5, later, policy=weekly).outcome is Outcome.COUNTED
+    # Back to the month: its reads are still there.
+    assert store.state("a:switch", 1, now=later, policy=MONTHLY) == MeterState(3, True)
+    assert record(store, "a:switch", 6, later, policy=MONTHLY).outcome is Outcome.REFUSED
+    assert store.state("a:switch", 4, now=later, policy=ROLLING) == MeterState(2, True)
+
+
+def test_every_counted_read_is_in_the_database(store):
+    """The database is the durable record whichever store counts (Redis writes through)."""
+    for article in (1, 2, 3, 4):
+        record(store, "a:durable", article, SEPT_15)
+    record(store, "a:durable", 1, SEPT_15)  # a re-read adds nothing
+    rows = MeteredRead.objects.filter(reader_key="a:durable")
+    assert sorted(rows.values_list("article_id", flat=True)) == [1, 2, 3]
+    assert set(rows.values_list("period_key", flat=True)) == {month_window(SEPT_15).key}

@@ -1,27 +1,32 @@
 """Which campaign is running now.
 
 Every page asks (the banner is site-wide), so each process keeps the list of campaigns that
-have not ended for a few seconds and checks it against the clock on every call: a window
-opens and closes on time with no deploy and no query. Saving a campaign clears the list.
+have not ended, stamped with the site generation (`masthead.core.generation`), and checks it
+against the clock on every call: a window opens and closes on time with no deploy and no
+query. Saving or deleting a campaign bumps the generation, so every process reloads the list
+within a second.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 from masthead.access.models import Campaign
+from masthead.core import generation
 
-CAMPAIGNS_TTL_SECONDS = 15.0
-_cache: dict[str, tuple[float, list[Campaign]]] = {}
+_cache: dict[str, tuple[int, tuple[datetime, list[Campaign]]]] = {}
 
 
 def _unfinished(now: datetime) -> list[Campaign]:
+    stamp = generation.recent()
     cached = _cache.get("campaigns")
-    if cached and time.monotonic() - cached[0] < CAMPAIGNS_TTL_SECONDS:
-        return cached[1]
+    # A cached list was loaded at some `now`; one loaded later (a moved demo clock) still
+    # holds every campaign unfinished at an earlier time, but not the other way round.
+    if cached and stamp is not None and cached[0] == stamp and cached[1][0] <= now:
+        return cached[1][1]
     campaigns = list(Campaign.objects.filter(ends_at__gt=now).order_by("starts_at"))
-    _cache["campaigns"] = (time.monotonic(), campaigns)
+    if stamp is not None:
+        _cache["campaigns"] = (stamp, (now, campaigns))
     return campaigns
 
 

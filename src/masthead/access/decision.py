@@ -225,7 +225,8 @@ def _decide(
         try:
             state = get_store().state(reader.meter_key, article.pk, now=now, policy=policy)
         except MeterUnavailable as exc:
-            log.warning("meter store unreachable, failing %s: %s", policy.fail_mode, exc)
+            # Per request, so DEBUG: the store logs the outage once (masthead.core.outage).
+            log.debug("meter store unreachable, failing %s: %s", policy.fail_mode, exc)
             return meter_unavailable(policy)
     if state.counted:
         return metered_full(policy, allowance, state.used, counts=False)

@@ -106,9 +106,8 @@ def _recorded(reader: ReaderIdentity, article: Any, now: datetime) -> Decision:
     try:
         result = record_read(reader, article, now=now)
     except MeterUnavailable as exc:
-        log.warning(
-            "meter store unreachable while recording, failing %s: %s", policy.fail_mode, exc
-        )
+        # Per request, so DEBUG: the store says once per outage that it is down (core.outage).
+        log.debug("meter store unreachable while recording, failing %s: %s", policy.fail_mode, exc)
         return meter_unavailable(policy)
     if result.outcome is Outcome.REFUSED:
         return meter_spent(reader, policy)

@@ -1,8 +1,9 @@
 """The one source of "now" for business rules.
 
 In the demo the clock can be moved forward (`masthead clock advance 31d`) so a reviewer can
-watch trials expire and renewals charge. The offset lives in the database (cached), so every
-process agrees; production refuses to move it (settings.DEMO_CLOCK_ENABLED is False).
+watch trials expire and renewals charge. The offset lives in the database; each process keeps
+it stamped with the site generation, which moving the clock bumps, so every process agrees
+within a second. Production refuses to move it (settings.DEMO_CLOCK_ENABLED is False).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-_CACHE_KEY = "core:clock-offset"
+from masthead.core import generation
+
+_kept: dict[str, tuple[int, int]] = {}
 _DURATION = re.compile(r"^(?P<count>\d+)(?P<unit>[smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -27,16 +29,22 @@ class ClockError(ValueError):
 def offset() -> timedelta:
     if not settings.DEMO_CLOCK_ENABLED:
         return timedelta(0)
-    # Shared caches (Redis) let every process agree cheaply; an in-process cache would go
-    # stale when `masthead clock advance` runs in another process, so read the row instead.
-    seconds = cache.get(_CACHE_KEY) if settings.REDIS_URL else None
-    if seconds is None:
-        from masthead.core.models import ClockOffset
+    stamp = generation.recent()
+    kept = _kept.get("offset")
+    if kept and stamp is not None and kept[0] == stamp:
+        return timedelta(seconds=kept[1])
+    from masthead.core.models import ClockOffset
 
-        row = ClockOffset.objects.filter(pk=1).first()
-        seconds = row.seconds if row else 0
-        cache.set(_CACHE_KEY, seconds, 60)
+    row = ClockOffset.objects.filter(pk=1).first()
+    seconds = row.seconds if row else 0
+    if stamp is not None:
+        _kept["offset"] = (stamp, seconds)
     return timedelta(seconds=seconds)
+
+
+def _moved() -> None:
+    _kept.clear()
+    generation.bump_now_and_on_commit()
 
 
 def now() -> datetime:
@@ -62,7 +70,7 @@ def advance(by: timedelta) -> datetime:
         row, _ = ClockOffset.objects.select_for_update().get_or_create(pk=1)
         row.seconds += int(by.total_seconds())
         row.save(update_fields=["seconds", "changed_at"])
-    cache.delete(_CACHE_KEY)
+        _moved()
     return now()
 
 
@@ -70,4 +78,4 @@ def reset() -> None:
     from masthead.core.models import ClockOffset
 
     ClockOffset.objects.filter(pk=1).update(seconds=0)
-    cache.delete(_CACHE_KEY)
+    _moved()

@@ -32,3 +32,15 @@ class ReaderMailbox(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address} -> {self.mailbox}"
+
+
+class SiteGeneration(models.Model):
+    """The site generation on the embedded default (one row): see `masthead.core.generation`.
+
+    With Redis the number lives in the shared cache instead; this row is then unused.
+    """
+
+    value = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"generation {self.value}"

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from masthead.metering.identity import ReaderIdentity
-from masthead.metering.policy import current_policy
+from masthead.metering.policy import current_policy, new_window
 from masthead.metering.stores import MeterUnavailable, Outcome, RecordResult, get_store
 
 log = logging.getLogger("masthead.metering")
@@ -24,6 +24,13 @@ def record_read(reader: ReaderIdentity, article: Any, *, now: datetime) -> Recor
     if reader.meter_key is None:
         return RecordResult(Outcome.NOT_METERED, 0)
     policy = current_policy()
+    if reader.fresh and not reader.registered:
+        # No cookie came: maybe a client that never keeps one. Count the read in the cookie
+        # this response sets, not in the store (bounded storage, see identity).
+        if policy.allowance_for(registered=False) < 1:
+            return RecordResult(Outcome.REFUSED, 0)
+        reader.outbox["pending"] = (article.pk, now)
+        return RecordResult(Outcome.COUNTED, 1)
     return get_store().record(
         reader.meter_key,
         article.pk,
@@ -31,6 +38,28 @@ def record_read(reader: ReaderIdentity, article: Any, *, now: datetime) -> Recor
         now=now,
         policy=policy,
     )
+
+
+def settle_pending_read(reader: ReaderIdentity, *, now: datetime) -> None:
+    """Move the read a returning reader's cookie carries into the store (idempotent: a union),
+    as counted at the time it was read; the response then rewrites the cookie without it.
+    While the store is down the read stays in the cookie."""
+    if reader.pending is None or reader.anonymous_id is None:
+        return
+    article_id, read_at = reader.pending
+    policy = current_policy()
+    if read_at <= now and new_window(policy, read_at).closes_at > now:
+        try:
+            get_store().record(
+                f"a:{reader.anonymous_id}",
+                article_id,
+                allowance=policy.allowance_for(registered=False),
+                now=read_at,
+                policy=policy,
+            )
+        except MeterUnavailable:
+            return
+    reader.outbox["settled"] = True
 
 
 def carry_over_anonymous_reads(anonymous_id: str, user_id: int, *, now: datetime) -> int:

@@ -7,4 +7,6 @@ class MeteringConfig(AppConfig):
     verbose_name = "Metering"
 
     def ready(self) -> None:
-        from masthead.metering import signals  # noqa: F401  (carry-over at sign-in)
+        from masthead.metering import jobs, signals  # noqa: F401  (carry-over at sign-in)
+
+        jobs.register()

@@ -7,10 +7,12 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from masthead.core import clock
 from masthead.metering import crawlers
+from masthead.metering.actions import settle_pending_read
 from masthead.metering.identity import (
     ReaderIdentity,
-    anonymous_id_from,
+    cookie_from,
     issue_cookie_if_needed,
     new_anonymous_id,
 )
@@ -21,13 +23,14 @@ __all__ = ["ReaderIdentity", "ReaderIdentityMiddleware"]
 
 def identify(request: HttpRequest) -> ReaderIdentity:
     user = request.user
+    anonymous_id, pending = cookie_from(request)
     if user.is_authenticated:
         return ReaderIdentity(
             user_id=user.pk,
-            anonymous_id=anonymous_id_from(request),
+            anonymous_id=anonymous_id,
             is_staff=bool(user.is_staff or user.has_perm("wagtailadmin.access_admin")),
+            pending=pending,
         )
-    anonymous_id = anonymous_id_from(request)
     user_agent = request.META.get("HTTP_USER_AGENT", "")
     verified = bool(
         crawlers.claimed_crawler(user_agent)
@@ -39,6 +42,7 @@ def identify(request: HttpRequest) -> ReaderIdentity:
         anonymous_id=anonymous_id or new_anonymous_id(),
         verified_crawler=verified,
         fresh=anonymous_id is None,
+        pending=pending,
     )
 
 
@@ -47,7 +51,10 @@ class ReaderIdentityMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.reader = identify(request)  # type: ignore[attr-defined]
+        reader = identify(request)
+        if reader.pending:  # the cookie came back: its first read moves into the store
+            settle_pending_read(reader, now=clock.now())
+        request.reader = reader  # type: ignore[attr-defined]
         response = self.get_response(request)
         issue_cookie_if_needed(request, response)
         return response

@@ -1,13 +1,13 @@
 """The meter policy in force and the counting windows it defines.
 
-The policy is read on every metered request, so each process keeps it for a few seconds
-(`POLICY_TTL_SECONDS`) instead of asking the database or Redis each time; saving the policy
-clears this process's copy at once, other processes follow within the TTL.
+The policy is read on every metered request, so each process keeps it, stamped with the site
+generation (`masthead.core.generation`); saving the policy bumps the generation, so every
+process reloads it within a second. When the generation cannot be read (the shared store is
+down) the policy is read from the database each time.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -15,19 +15,21 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils.translation import gettext, ngettext
 
+from masthead.core import generation
 from masthead.metering.models import MeterPolicy, PeriodKind
 
-POLICY_TTL_SECONDS = 15.0
-_cache: dict[str, tuple[float, MeterPolicy]] = {}
+_cache: dict[str, tuple[int, MeterPolicy]] = {}
 
 
 def current_policy() -> MeterPolicy:
     """The saved policy, or the safe defaults when staff never saved one."""
+    stamp = generation.recent()
     cached = _cache.get("policy")
-    if cached and time.monotonic() - cached[0] < POLICY_TTL_SECONDS:
+    if cached and stamp is not None and cached[0] == stamp:
         return cached[1]
     policy = MeterPolicy.objects.first() or MeterPolicy()
-    _cache["policy"] = (time.monotonic(), policy)
+    if stamp is not None:
+        _cache["policy"] = (stamp, policy)
     return policy
 
 
@@ -60,6 +62,19 @@ def month_window(now: datetime) -> Window:
 def rolling_window(opens_at: datetime, days: int) -> Window:
     """A window of `days` days opened by a reader's first counted read."""
     return Window(f"r{days}-{int(opens_at.timestamp())}", opens_at, opens_at + timedelta(days=days))
+
+
+def rolling_prefix(policy: MeterPolicy) -> str:
+    """What every window key of the policy's rolling period starts with."""
+    return f"r{policy.rolling_days}-"
+
+
+def window_at(policy: MeterPolicy, now: datetime, closes_at: datetime) -> Window:
+    """The window of `policy` in force at `now` that closes at `closes_at`."""
+    window = fixed_window(policy, now)
+    if window:
+        return window
+    return rolling_window(closes_at - timedelta(days=policy.rolling_days), policy.rolling_days)
 
 
 def fixed_window(policy: MeterPolicy, now: datetime) -> Window | None:

@@ -10,7 +10,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from masthead.core import clock
+from masthead.core import clock, generation
 from masthead.metering.actions import carry_over_anonymous_reads
 from masthead.metering.identity import anonymous_id_from
 from masthead.metering.models import MeterPolicy
@@ -29,3 +29,10 @@ def carry_over_on_sign_in(sender: Any, request: HttpRequest | None, user: Any, *
 
 post_save.connect(forget_policy, sender=MeterPolicy, dispatch_uid="metering-policy-saved")
 post_delete.connect(forget_policy, sender=MeterPolicy, dispatch_uid="metering-policy-deleted")
+# Every process reloads the policy within a second.
+post_save.connect(
+    generation.bump_now_and_on_commit, sender=MeterPolicy, dispatch_uid="metering-policy-gen"
+)
+post_delete.connect(
+    generation.bump_now_and_on_commit, sender=MeterPolicy, dispatch_uid="metering-policy-gen-del"
+)

@@ -14,16 +14,23 @@ import enum
 import functools
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 import redis
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import Count, Q
 
+from masthead.core import outage
 from masthead.metering.models import MeteredRead, MeterPolicy, ReaderMeter, ReadSource
-from masthead.metering.policy import Window, fixed_window, new_window
+from masthead.metering.policy import (
+    Window,
+    fixed_window,
+    new_window,
+    rolling_prefix,
+    window_at,
+)
 
 log = logging.getLogger("masthead.metering")
 
@@ -92,8 +99,12 @@ class DatabaseMeterStore:
         rows = MeteredRead.objects.filter(reader_key=reader_key)
         if window:
             rows = rows.filter(period_key=window.key)
-        else:
-            rows = rows.filter(window_opens_at__lte=now, window_closes_at__gt=now)
+        else:  # the reader's open window of this definition (one at most), in one query
+            rows = rows.filter(
+                period_key__startswith=rolling_prefix(policy),
+                window_opens_at__lte=now,
+                window_closes_at__gt=now,
+            )
         try:
             totals = rows.aggregate(
                 used=Count("id"), counted=Count("id", filter=Q(article_id=article_id))
@@ -179,70 +190,114 @@ class DatabaseMeterStore:
 
     @staticmethod
     def _current_window(reader_key: str, now: datetime, policy: MeterPolicy) -> Window | None:
+        """The reader's open window under the policy's period definition. Windows of another
+        definition (a month, or N days for another N) do not count once the policy changed:
+        both stores start a new window then."""
         window = fixed_window(policy, now)
         if window:
             return window
         row = (
             MeteredRead.objects.filter(
-                reader_key=reader_key, window_opens_at__lte=now, window_closes_at__gt=now
+                reader_key=reader_key,
+                period_key__startswith=rolling_prefix(policy),
+                window_opens_at__lte=now,
+                window_closes_at__gt=now,
             )
             .values_list("period_key", "window_opens_at", "window_closes_at")
             .first()
         )
         return Window(*row) if row else None
 
+    @classmethod
+    def window_reads(
+        cls, reader_key: str, now: datetime, policy: MeterPolicy
+    ) -> tuple[Window | None, list[tuple[int, datetime]]]:
+        """The reader's open window and the (article, read at) counted in it."""
+        window = cls._current_window(reader_key, now, policy)
+        if window is None:
+            return None, []
+        reads = MeteredRead.objects.filter(reader_key=reader_key, period_key=window.key)
+        return window, list(reads.values_list("article_id", "read_at"))
+
+    @staticmethod
+    def write_through(
+        reader_key: str, window: Window, reads: list[tuple[int, datetime]], source: str
+    ) -> None:
+        """Keep reads counted elsewhere (Redis) in the database; idempotent."""
+        MeteredRead.objects.bulk_create(
+            [
+                MeteredRead(
+                    reader_key=reader_key,
+                    period_key=window.key,
+                    article_id=article_id,
+                    window_opens_at=window.opens_at,
+                    window_closes_at=window.closes_at,
+                    read_at=read_at,
+                    source=source,
+                )
+                for article_id, read_at in reads
+            ],
+            ignore_conflicts=True,
+        )
+
 
 # One script per read. KEYS[1] is the reader's window hash: `_closes` (ms) plus one field per
-# counted article. A window whose end has passed (by Masthead's clock, which the demo can
-# move) is dropped before counting; the key's TTL only reclaims memory.
+# counted article (its read time, ms). A window whose end has passed (by Masthead's clock,
+# which the demo can move) is dropped before counting; the key's TTL only reclaims memory.
+# The database holds every counted read too (written through), so a missing hash (a Redis
+# restart, an eviction, a new window) is not trusted as "nothing read": with ARGV[6] = '0'
+# the script answers 3 (missing) and the caller reads the window from the database and calls
+# again with ARGV[6] = '1' and the reads found (ARGV[7] closes, ARGV[8] TTL, then pairs of
+# article and read time), which seed the hash unless another request seeded it first.
 _RECORD = """
 local closes = redis.call('HGET', KEYS[1], '_closes')
 if closes and tonumber(closes) <= tonumber(ARGV[3]) then
   redis.call('DEL', KEYS[1])
   closes = false
 end
+if not closes then
+  if ARGV[6] == '0' then
+    return {3, 0, 0}
+  end
+  if tonumber(ARGV[7]) > tonumber(ARGV[3]) then
+    redis.call('HSET', KEYS[1], '_closes', ARGV[7])
+    redis.call('PEXPIRE', KEYS[1], ARGV[8])
+    for i = 9, #ARGV, 2 do
+      redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    end
+    closes = ARGV[7]
+  end
+end
 local used = 0
 if closes then
   if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
-    return {1, redis.call('HLEN', KEYS[1]) - 1}
+    return {1, redis.call('HLEN', KEYS[1]) - 1, closes}
   end
   used = redis.call('HLEN', KEYS[1]) - 1
 end
 if used >= tonumber(ARGV[2]) then
-  return {2, used}
+  return {2, used, 0}
 end
 if not closes then
-  redis.call('HSET', KEYS[1], '_closes', ARGV[4])
+  closes = ARGV[4]
+  redis.call('HSET', KEYS[1], '_closes', closes)
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-return {0, used + 1}
-"""
-
-# Union of an anonymous window's articles into an account's window (same rules as above).
-_MERGE = """
-local closes = redis.call('HGET', KEYS[1], '_closes')
-if closes and tonumber(closes) <= tonumber(ARGV[1]) then
-  redis.call('DEL', KEYS[1])
-  closes = false
-end
-if not closes then
-  redis.call('HSET', KEYS[1], '_closes', ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-end
-local added = 0
-for i = 4, #ARGV, 2 do
-  added = added + redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
-end
-return added
+return {0, used + 1, closes}
 """
 
 _OUTCOMES = {0: Outcome.COUNTED, 1: Outcome.REREAD, 2: Outcome.REFUSED}
+_MISSING = 3
 _SLACK_MS = int(timedelta(days=1).total_seconds() * 1000)
 
 
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def _moment(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def _ttl(window: Window, now: datetime) -> int:
@@ -251,14 +306,20 @@ def _ttl(window: Window, now: datetime) -> int:
 
 
 class RedisMeterStore:
-    """One hash per reader and period, read in one round trip and changed by one Lua script.
+    """One hash per reader and period, changed by one Lua script, written through to the
+    database (`MeteredRead`), which is the durable record.
+
+    Redis decides, atomically (the allowance is checked inside the script); every counted
+    read is then inserted in the database (idempotent). A hash Redis no longer has (a
+    restart, an eviction) is rebuilt from the database on the reader's next read, so an
+    exhausted reader stays exhausted. See docs/decisions/0012-meter-durability.md.
 
     Keys carry the reader in a hash tag (`{a:...}`), so everything one script touches lives in
     one Redis Cluster slot.
     """
 
     name = "redis"
-    record_is_one_round_trip = True  # one EVALSHA
+    record_is_one_round_trip = True  # one EVALSHA while the reader's hash is in Redis
 
     def __init__(self, url: str, *, prefix: str, timeout: float = 0.25) -> None:
         self.client = redis.Redis.from_url(
@@ -266,7 +327,7 @@ class RedisMeterStore:
         )
         self.prefix = prefix
         self._record = self.client.register_script(_RECORD)
-        self._merge = self.client.register_script(_MERGE)
+        self._database = DatabaseMeterStore()
 
     def key(self, reader_key: str, policy: MeterPolicy, now: datetime) -> str:
         window = fixed_window(policy, now)
@@ -283,9 +344,12 @@ class RedisMeterStore:
             pipe.hlen(key)
             (closes, seen), length = pipe.execute()
         except redis.RedisError as exc:
+            outage.down("meter", exc)
             raise MeterUnavailable(str(exc)) from exc
+        outage.up("meter")
         if closes is None or int(closes) <= _ms(now):
-            return MeterState(used=0, counted=False)
+            # Not in Redis (never read, a window ended, or Redis lost it): the database knows.
+            return self._database.state(reader_key, article_id, now=now, policy=policy)
         return MeterState(used=length - 1, counted=seen is not None)
 
     def record(
@@ -298,35 +362,73 @@ class RedisMeterStore:
         policy: MeterPolicy,
     ) -> RecordResult:
         window = new_window(policy, now)
+        key = self.key(reader_key, policy, now)
+        args = [article_id, allowance, _ms(now), _ms(window.closes_at), _ttl(window, now)]
         try:
-            code, used = self._record(
-                keys=[self.key(reader_key, policy, now)],
-                args=[article_id, allowance, _ms(now), _ms(window.closes_at), _ttl(window, now)],
-            )
+            code, used, closes = self._record(keys=[key], args=[*args, "0"])
+            if int(code) == _MISSING:
+                code, used, closes = self._record(
+                    keys=[key], args=[*args, "1", *self._seed(reader_key, now, policy)]
+                )
         except redis.RedisError as exc:
+            outage.down("meter", exc)
             raise MeterUnavailable(str(exc)) from exc
-        return RecordResult(_OUTCOMES[int(code)], int(used))
+        outage.up("meter")
+        outcome = _OUTCOMES[int(code)]
+        if outcome is Outcome.COUNTED:
+            counted_in = window_at(policy, now, _moment(int(closes)))
+            self._keep(reader_key, counted_in, [(article_id, now)], ReadSource.READ)
+        return RecordResult(outcome, int(used))
+
+    def _seed(self, reader_key: str, now: datetime, policy: MeterPolicy) -> list[Any]:
+        """The reader's open window from the database, as script arguments."""
+        try:
+            window, reads = self._database.window_reads(reader_key, now, policy)
+        except DatabaseError as exc:
+            outage.down("database", exc)
+            raise MeterUnavailable(f"meter not in Redis and the database is down: {exc}") from exc
+        if window is None:
+            return [0, 0]
+        pairs = [item for article, read_at in reads for item in (article, _ms(read_at))]
+        return [_ms(window.closes_at), _ttl(window, now), *pairs]
+
+    @staticmethod
+    def _keep(
+        reader_key: str, window: Window, reads: list[tuple[int, datetime]], source: str
+    ) -> None:
+        """Write counted reads through to the database. Redis already decided; a database
+        outage here is logged (once) and the read stands."""
+        try:
+            DatabaseMeterStore.write_through(reader_key, window, reads, source)
+        except DatabaseError as exc:
+            outage.down("database", exc)
+            log.warning("meter read for %s kept in Redis only: %s", reader_key, exc)
+        else:
+            outage.up("database")
 
     def carry_over(
         self, from_key: str, into_key: str, *, now: datetime, policy: MeterPolicy
     ) -> int:
+        """The union is made in the database (the durable record); the account's hash is
+        then dropped, so its next read rebuilds it from the database."""
+        from_redis = self.key(from_key, policy, now)
         try:
-            source = self.client.hgetall(self.key(from_key, policy, now))
-            closes = int(source.pop(b"_closes", 0))
-            if closes <= _ms(now) or not source:
-                return 0
-            window = fixed_window(policy, now)
-            closes_at = _ms(window.closes_at) if window else closes
-            ttl = closes_at - _ms(now) + _SLACK_MS
-            pairs = [item for field, value in source.items() for item in (field, value)]
-            return int(
-                self._merge(
-                    keys=[self.key(into_key, policy, now)],
-                    args=[_ms(now), closes_at, ttl, *pairs],
-                )
-            )
+            source = self.client.hgetall(from_redis)
         except redis.RedisError as exc:
+            outage.down("meter", exc)
             raise MeterUnavailable(str(exc)) from exc
+        closes = int(source.pop(b"_closes", 0))
+        if closes > _ms(now) and source:  # reads Redis holds that the database may lack
+            window = window_at(policy, now, _moment(closes))
+            reads = [(int(field), _moment(int(value))) for field, value in source.items()]
+            self._keep(from_key, window, reads, ReadSource.READ)
+        carried = self._database.carry_over(from_key, into_key, now=now, policy=policy)
+        try:
+            self.client.delete(self.key(into_key, policy, now))
+        except redis.RedisError as exc:
+            outage.down("meter", exc)
+            raise MeterUnavailable(str(exc)) from exc
+        return carried
 
 
 @functools.cache

@@ -36,6 +36,7 @@ from masthead.access.doors import (
 )
 from masthead.access.privacy import Screen
 from masthead.core import clock
+from masthead.core import generation as site_generation
 from masthead.newsroom import images, routes, text
 
 FRAGMENT_TIMEOUT = 24 * 3600
@@ -110,7 +111,10 @@ def serve(
         fragments = _render_parts(page, blocks, PARTS, anyone(request))
     else:
         keys = routes.fragment_keys(page.pk, page.live_revision_id, len(blocks))
-        fragments = _fragments(keys, {}, None, lambda: (page, blocks), anyone(request))
+        # Stamped with the generation read before Wagtail loaded the page, so a page loaded
+        # before a concurrent publish is stamped with the old generation (and ignored).
+        stamp = getattr(request, routes.REQUEST_GENERATION, None)
+        fragments = _fragments(keys, {}, stamp, lambda: (page, blocks), anyone(request))
     shell = _render_shell(request, page, fragments, print_view=print_view)
     return _respond(request, page, decision, shell)
 
@@ -199,11 +203,13 @@ def _fragments(
     found = dict(prefetched)
     to_read = [key for key in keys.values() if key not in found]
     if generation is None:
-        to_read.append(routes.GENERATION_KEY)
-    if to_read:
+        generation, read = site_generation.read(to_read)
+        found.update(read)
+    elif to_read:
         found.update(cache.get_many(to_read))
-    if generation is None:
-        generation = found.get(routes.GENERATION_KEY, 0)
+    if generation is None:  # the shared store is down: render everything, keep nothing
+        page, blocks = load()
+        return _render_parts(page, blocks, PARTS)
     fragments: dict[str, SafeString] = {}
     for part, key in keys.items():
         entry = found.get(key)

@@ -7,6 +7,11 @@ under its host and path, stamped with the newsroom generation. Any publish, unpu
 deletion, view restriction or site change bumps the generation, which retires every
 remembered route at once; the next request goes through Wagtail again.
 
+The generation is the site generation (`masthead.core.generation`): in the shared cache with
+Redis, in the database on the embedded default, so every process agrees on it whatever the
+cache is. When it cannot be read (Redis down) nothing kept is trusted: Wagtail routes the
+request and the page is rendered fresh.
+
 Each process also keeps the routes it has seen, stamped with their generation. A request for
 a known URL then reads only the generation and the article's cached fragments, in one round
 trip (see `lookup`); the generation read in that same round trip proves the route current.
@@ -16,7 +21,6 @@ reader's request reads the generation alone.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +28,8 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import timezone
 
-GENERATION_KEY = "newsroom:generation"
+from masthead.core import generation as site_generation
+
 ROUTE_TIMEOUT = 24 * 3600
 # Set on the request by the fast path: the generation read before Wagtail loaded the page, so
 # a page loaded before a concurrent publish is stamped with the old generation (and ignored).
@@ -120,25 +125,9 @@ def _prefetch(route: ArticleRoute) -> list[str]:
     return [*(key for part, key in keys.items() if part != "body"), *bodies]
 
 
-def _new_generation() -> int:
-    """A random start, so a generation never repeats after the cache is emptied."""
-    return secrets.randbits(48)
-
-
-def bump_generation() -> None:
-    """Retire every cached route and article fragment."""
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:
-        cache.set(GENERATION_KEY, _new_generation(), None)
-
-
-def _current_generation(found: dict[str, Any]) -> int:
-    generation = found.get(GENERATION_KEY)
-    if generation is None:
-        cache.add(GENERATION_KEY, _new_generation(), None)
-        generation = cache.get(GENERATION_KEY, 0)
-    return int(generation)
+def bump_generation(**_: object) -> None:
+    """Retire every cached route and article fragment (in every process)."""
+    site_generation.bump()
 
 
 def _key(request: HttpRequest) -> str:
@@ -154,8 +143,10 @@ def lookup(request: HttpRequest) -> tuple[Found, bool] | None:
     key = _key(request)
     known = _known.get(key)
     extra = _prefetch(known[1]) if known and not _has_whole_shell(request, *known) else []
-    found = cache.get_many([GENERATION_KEY, *extra] if known else [GENERATION_KEY, key])
-    generation = _current_generation(found)
+    generation, found = site_generation.read(extra if known else [key])
+    setattr(request, REQUEST_GENERATION, generation)
+    if generation is None:  # the shared store is down: render fresh, remember nothing
+        return None
     if known and known[0] == generation:
         route = known[1]
         return Found(route, generation, {k: found.get(k) for k in extra}), route.print_view
@@ -166,7 +157,6 @@ def lookup(request: HttpRequest) -> tuple[Found, bool] | None:
             _known.clear()
         _known[key] = (generation, route)
         return Found(route, generation, {}), route.print_view
-    setattr(request, REQUEST_GENERATION, generation)
     return None
 
 

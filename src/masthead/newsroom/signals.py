@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from wagtail.models import Page, PageViewRestriction, Site
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
-from masthead.newsroom import images, routes
+from masthead.core import generation as site_generation
+from masthead.newsroom import images
 
 
 def article_image_ids(page: Any) -> list[int | None]:
@@ -23,8 +23,7 @@ def article_image_ids(page: Any) -> list[int | None]:
 def retire_cached_pages(**kwargs: Any) -> None:
     """Bump now (this process sees the change at once) and again on commit (another process
     may have cached the old rows between the two)."""
-    routes.bump_generation()
-    transaction.on_commit(routes.bump_generation)
+    site_generation.bump_now_and_on_commit()
 
 
 def on_published(sender: Any, instance: Any, **kwargs: Any) -> None:
