@@ -14,7 +14,7 @@ from typing import ClassVar
 import pytest
 
 from masthead.billing.models import LedgerEntry, ProviderCustomer, WebhookEvent
-from masthead.billing.providers import StripeProvider
+from masthead.billing.stripe.provider import StripeProvider
 from masthead.subscriptions.models import Status, Subscription
 from tests import factories
 from tests.billing.conftest import SECRET

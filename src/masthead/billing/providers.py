@@ -1,8 +1,8 @@
 """Payment providers behind one interface.
 
 `test` (the embedded default) needs no network: documented card numbers succeed, decline, or
-fail on renewal. `stripe` uses the official SDK; its card collection (Checkout) sits behind
-`start_checkout` so tests can replace it. Every charge carries an idempotency key derived from
+fail on renewal. `stripe` (`billing/stripe/provider.py`) uses the official SDK at the API version it pins;
+cards are collected by Stripe Checkout and replaced in the Stripe customer portal. Every charge carries an idempotency key derived from
 (subscription, period), so a retried charge is the same charge at the provider too.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 
@@ -26,6 +26,10 @@ class CardDeclined(PaymentError):
 
 class ChargeFailed(PaymentError):
     pass
+
+
+class ChargePending(ChargeFailed):
+    """The provider has not settled the payment yet (Stripe `processing`): not paid."""
 
 
 @dataclass(frozen=True)
@@ -155,104 +159,13 @@ class TestProvider:
         return f"test_re_{_digest(idempotency_key)}"
 
 
-class StripeProvider:
-    """Stripe through the official SDK. Cards are collected by Stripe Checkout, never here."""
+def _stripe() -> Any:
+    from masthead.billing.stripe.provider import StripeProvider
 
-    name = "stripe"
-    collects_cards_on_site = False
-    _CHECKOUT_MODES: ClassVar[dict[str, str]] = {"subscription": "subscription"}
-
-    def __init__(self) -> None:
-        import stripe
-
-        self.client = stripe.StripeClient(
-            settings.STRIPE_SECRET_KEY or "sk_test_unset",
-            base_addresses={"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else {},
-        )
-
-    def customer_for(self, user: Any) -> str:
-        from masthead.billing.models import ProviderCustomer
-
-        existing = ProviderCustomer.objects.filter(user=user, provider=self.name).first()
-        if existing:
-            return existing.provider_ref
-        customer = self.client.v1.customers.create(
-            params={"email": user.email, "metadata": {"masthead_user_id": str(user.pk)}},
-            options={"idempotency_key": f"customer-{user.pk}"},
-        )
-        ProviderCustomer.objects.get_or_create(
-            user=user, provider=self.name, defaults={"provider_ref": customer.id}
-        )
-        return customer.id
-
-    def save_card(self, user: Any, card: CardDetails, *, now: datetime) -> SavedCard:
-        raise CardDeclined("Cards are entered on Stripe's checkout page.")
-
-    def start_checkout(
-        self, *, user: Any, plan: Any, offer: Any, success_url: str, cancel_url: str
-    ) -> str:
-        """A Stripe Checkout URL for the server's price (never a client-sent amount)."""
-        params: Any = {
-            "mode": "subscription",
-            "customer": self.customer_for(user),
-            "line_items": [{"price": plan.stripe_price_id, "quantity": 1}],
-            "success_url": success_url,
-            "cancel_url": cancel_url,
-            "client_reference_id": str(user.pk),
-            "metadata": {"masthead_plan": plan.slug, "masthead_offer": offer.code if offer else ""},
-        }
-        if offer is not None and offer.kind == "trial":
-            params["subscription_data"] = {"trial_period_days": offer.trial_days}
-        session = self.client.v1.checkout.sessions.create(params=params)
-        return str(session.url)
-
-    def create_subscription(self, *, user: Any, plan: Any, card_token: str) -> Any:
-        """Server-side subscription for a customer whose card Stripe already holds."""
-        customer = self.customer_for(user)
-        self.client.v1.customers.payment_sources.create(customer, params={"source": card_token})
-        return self.client.v1.subscriptions.create(
-            params={"customer": customer, "items": [{"plan": plan.stripe_price_id}]}
-        )
-
-    def charge(
-        self,
-        *,
-        user: Any,
-        card_ref: str,
-        amount_minor: int,
-        currency: str,
-        idempotency_key: str,
-        description: str,
-        off_session: bool,
-    ) -> Charge:
-        import stripe
-
-        try:
-            intent = self.client.v1.payment_intents.create(
-                params={
-                    "amount": amount_minor,
-                    "currency": currency.lower(),
-                    "customer": self.customer_for(user),
-                    "payment_method": card_ref,
-                    "confirm": True,
-                    "off_session": off_session,
-                    "description": description,
-                },
-                options={"idempotency_key": idempotency_key},
-            )
-        except stripe.CardError as exc:
-            raise ChargeFailed(exc.user_message or DECLINED_MESSAGE) from exc
-        return Charge(provider_ref=intent.id, amount_minor=amount_minor)
-
-    def refund(self, *, charge_ref: str, amount_minor: int, idempotency_key: str) -> str:
-        refund = self.client.v1.refunds.create(
-            params={"payment_intent": charge_ref, "amount": amount_minor},
-            options={"idempotency_key": idempotency_key},
-        )
-        return str(refund.id)
+    return StripeProvider()
 
 
-PROVIDERS: dict[str, type] = {"test": TestProvider, "stripe": StripeProvider}
+PROVIDERS: dict[str, Any] = {"test": TestProvider, "stripe": _stripe}
 
 
 def get_provider(name: str | None = None) -> Any:
