@@ -388,7 +388,7 @@ def invoice_line(
     period_start: int,
     period_end: int,
     price_id: str,
-    description: str = "1 × Masthead subscription",
+    description: str = "1 x Masthead subscription",
     proration: bool = False,
 ) -> dict[str, Any]:
     return checked(

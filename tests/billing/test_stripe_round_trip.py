@@ -154,9 +154,7 @@ def test_resume_reaches_stripe(client, subscribed, stripe_double, deliver):
 
 def test_staff_end_now_cancels_at_stripe_at_once(subscribed, stripe_double, deliver):
     staff = factories.user("staff@example.com", staff=True)
-    actions.cancel(
-        subscribed, now=clock.now(), actor=staff, reason="Chargeback", immediately=True
-    )
+    actions.cancel(subscribed, now=clock.now(), actor=staff, reason="Chargeback", immediately=True)
     remote = stripe_double.subscriptions[subscribed.provider_ref]
     assert remote["status"] == "canceled"
     deliver_all(deliver, stripe_double)
@@ -177,7 +175,11 @@ def test_upgrade_is_charged_at_stripe_exactly_as_previewed(
         {"immediate": "1", "charge_minor": "14050", "credit_minor": "950"},
     )
     assert response.status_code == 302
-    update = [r for r in stripe_double.requests if r.method == "POST" and r.path.startswith("/v1/subscriptions/")][-1]
+    update = [
+        r
+        for r in stripe_double.requests
+        if r.method == "POST" and r.path.startswith("/v1/subscriptions/")
+    ][-1]
     assert update.params["proration_behavior"] == "always_invoice"
     remote = stripe_double.subscriptions[subscribed.provider_ref]
     invoice = stripe_double.invoices[remote["latest_invoice"]]
@@ -231,7 +233,9 @@ def test_a_refund_goes_to_the_payment_not_the_invoice(subscribed, stripe_double)
     staff = factories.user("refunds@example.com", staff=True)
     charge = LedgerEntry.objects.get(subscription=subscribed, kind="charge")
     assert charge.provider_ref.startswith("in_")
-    entry = actions.refund(charge, now=clock.now(), actor=staff, reason="Goodwill", amount_minor=500)
+    entry = actions.refund(
+        charge, now=clock.now(), actor=staff, reason="Goodwill", amount_minor=500
+    )
     refund = stripe_double.refunds[-1]
     intent = stripe_double.invoice_payments[charge.provider_ref][0]["payment"]["payment_intent"]
     assert (refund["payment_intent"], refund["amount"]) == (intent, 500)
@@ -261,7 +265,9 @@ def test_the_reader_updates_the_card_and_sees_invoices_in_the_stripe_portal(
     assert response.status_code == 302
     assert response["Location"].startswith(f"{stripe_double.url}/portal/bps_")
     sent = stripe_double.requests[-1]
-    assert sent.params["customer"] == ProviderCustomer.objects.get(user=subscribed.user).provider_ref
+    assert (
+        sent.params["customer"] == ProviderCustomer.objects.get(user=subscribed.user).provider_ref
+    )
     assert sent.params["return_url"] == "http://testserver/account/subscription/"
 
 

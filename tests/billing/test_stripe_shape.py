@@ -78,9 +78,7 @@ def test_the_sdk_pins_an_api_version_after_basil():
 )
 def test_subscription_events_read_the_period_from_the_items(kind, status, cancel, expected):
     trial_end = END if status == "trialing" else None
-    parsed = parse(
-        kind, sub_obj(status=status, cancel_at_period_end=cancel, trial_end=trial_end)
-    )
+    parsed = parse(kind, sub_obj(status=status, cancel_at_period_end=cancel, trial_end=trial_end))
     assert parsed.change == pe.SubscriptionState(
         customer_ref="cus_reader",
         subscription_ref="sub_1",
@@ -183,7 +181,10 @@ def test_livemode_and_account_are_read_from_the_event():
 
 def test_unused_event_types_are_named():
     parsed = parse("customer.created", {"id": "cus_1", "object": "customer", "email": None})
-    assert (parsed.change, parsed.unused_reason) == (None, "event type customer.created is not used")
+    assert (parsed.change, parsed.unused_reason) == (
+        None,
+        "event type customer.created is not used",
+    )
 
 
 def test_reading_a_field_the_pinned_version_lacks_fails_the_test():

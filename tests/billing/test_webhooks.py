@@ -50,9 +50,7 @@ def other_reader(stripe_reader):
     return other
 
 
-def sub_obj(
-    *, status="active", customer="cus_reader", period=PERIOD, cancel=False, sub_id="sub_1"
-):
+def sub_obj(*, status="active", customer="cus_reader", period=PERIOD, cancel=False, sub_id="sub_1"):
     return shapes.subscription(
         sub_id,
         customer=customer,
@@ -144,7 +142,9 @@ def test_payment_succeeded_after_paid_is_the_same_payment(active, deliver):
 
 
 def test_an_open_invoice_is_not_a_payment(active, deliver):
-    unpaid = invoice_event("invoice.payment_succeeded", created=T0 + 2, invoice="in_2", status="open")
+    unpaid = invoice_event(
+        "invoice.payment_succeeded", created=T0 + 2, invoice="in_2", status="open"
+    )
     assert deliver(unpaid).json() == {"status": "ignored"}
     assert note(unpaid) == (WebhookStatus.IGNORED, "invoice in_2 is open, not paid")
     assert LedgerEntry.objects.count() == 1
@@ -255,7 +255,11 @@ def test_an_invoice_naming_another_customer_is_refused(active, other_reader, del
     assert deliver(forged).json() == {"status": "ignored"}
     assert note(forged)[1] == "subscription sub_1 belongs to another reader than customer cus_other"
     failed = invoice_event(
-        "invoice.payment_failed", created=T0 + 11, invoice="in_8", customer="cus_other", status="open"
+        "invoice.payment_failed",
+        created=T0 + 11,
+        invoice="in_8",
+        customer="cus_other",
+        status="open",
     )
     assert deliver(failed).json() == {"status": "ignored"}
     assert LedgerEntry.objects.count() == 1
@@ -294,7 +298,9 @@ def test_event_for_another_account_is_ignored_and_logged(stripe_reader, deliver,
 def test_event_for_our_connected_account_is_accepted(stripe_reader, deliver, settings, says):
     settings.STRIPE_ACCOUNT_ID = "acct_ours"
     says(sub_obj())
-    event = shapes.event("customer.subscription.created", sub_obj(), created=T0, account="acct_ours")
+    event = shapes.event(
+        "customer.subscription.created", sub_obj(), created=T0, account="acct_ours"
+    )
     assert deliver(event).json() == {"status": "applied"}
 
 
@@ -383,7 +389,9 @@ def test_deletion_then_a_late_update_stays_expired(active, deliver, says):
 def test_failed_event_is_stored_answered_500_and_retried_by_the_operator(
     stripe_reader, deliver, catalog, says
 ):
-    local = actions.subscribe(stripe_reader, plan=catalog.monthly, card=card(stripe_reader), now=NOW)
+    local = actions.subscribe(
+        stripe_reader, plan=catalog.monthly, card=card(stripe_reader), now=NOW
+    )
     says(sub_obj())
     response = deliver(sub_event("customer.subscription.created", created=T0, event_id="evt_1"))
     assert (response.status_code, response.json()) == (500, {"error": "apply_failed"})

@@ -1,9 +1,10 @@
 """Payment providers behind one interface.
 
 `test` (the embedded default) needs no network: documented card numbers succeed, decline, or
-fail on renewal. `stripe` (`billing/stripe/provider.py`) uses the official SDK at the API version it pins;
-cards are collected by Stripe Checkout and replaced in the Stripe customer portal. Every charge carries an idempotency key derived from
-(subscription, period), so a retried charge is the same charge at the provider too.
+fail on renewal. `stripe` (`billing/stripe/provider.py`) uses the official SDK at the API
+version it pins; cards are collected by Stripe Checkout and replaced in the Stripe customer
+portal. Every charge carries an idempotency key derived from (subscription, period), so a
+retried charge is the same charge at the provider too.
 """
 
 from __future__ import annotations

@@ -100,13 +100,6 @@ def _invoice_period(obj: Any) -> tuple[datetime, datetime]:
 def parse(event: Any) -> pe.ProviderEvent:
     """One verified event → a ProviderEvent (its `change` is None for unused event types)."""
     kind = str(event["type"])
-    base = {
-        "event_id": str(event["id"]),
-        "kind": kind,
-        "created": stamp(event["created"]),
-        "livemode": bool(event["livemode"]),
-        "account": event.get("account") or None,
-    }
     obj = event["data"]["object"]
     change: Any = None
     unused = ""
@@ -146,4 +139,12 @@ def parse(event: Any) -> pe.ProviderEvent:
             )
     else:
         unused = f"event type {kind} is not used"
-    return pe.ProviderEvent(**base, change=change, unused_reason=unused)
+    return pe.ProviderEvent(
+        event_id=str(event["id"]),
+        kind=kind,
+        created=stamp(event["created"]),
+        livemode=bool(event["livemode"]),
+        account=event.get("account") or None,
+        change=change,
+        unused_reason=unused,
+    )

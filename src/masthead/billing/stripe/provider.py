@@ -194,17 +194,16 @@ class StripeProvider:
     ) -> ChangePreview:
         """Stripe's own proration for an upgrade that starts a new period now."""
         item = self._item_ref(subscription_ref)
-        preview = self.client.v1.invoices.create_preview(
-            params={
-                "subscription": subscription_ref,
-                "subscription_details": {
-                    "items": [{"id": item, "price": price_ref}],
-                    "proration_behavior": "always_invoice",
-                    "proration_date": proration_date,
-                    "billing_cycle_anchor": "now",
-                },
-            }
-        )
+        params: Any = {
+            "subscription": subscription_ref,
+            "subscription_details": {
+                "items": [{"id": item, "price": price_ref}],
+                "proration_behavior": "always_invoice",
+                "proration_date": proration_date,
+                "billing_cycle_anchor": "now",
+            },
+        }
+        preview = self.client.v1.invoices.create_preview(params=params)
         credit = -sum(line.amount for line in preview.lines.data if line.amount < 0)
         return ChangePreview(
             amount_due_minor=int(preview.amount_due),
@@ -312,8 +311,9 @@ class StripeProvider:
         raise PaymentError(f"{charge_ref} is not a Stripe payment.")
 
     def refund(self, *, charge_ref: str, amount_minor: int, idempotency_key: str) -> str:
+        params: Any = {**self.payment_for(charge_ref), "amount": amount_minor}
         refund = self.client.v1.refunds.create(
-            params={**self.payment_for(charge_ref), "amount": amount_minor},  # type: ignore[typeddict-item]
+            params=params,
             options={"idempotency_key": idempotency_key},
         )
         if refund.status in ("failed", "canceled"):
