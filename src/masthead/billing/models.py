@@ -11,8 +11,8 @@ from django.db import models
 from django.db.models import Q, Sum
 from django.utils.translation import gettext_lazy as _
 
-from masthead.subscriptions.models import AppendOnlyQuerySet
-from masthead.subscriptions.money import format_money
+from masthead.core.history import AppendOnlyModel
+from masthead.core.money import format_money
 
 
 class PaymentMethod(models.Model):
@@ -63,7 +63,7 @@ class EntryKind(models.TextChoices):
     REFUND = "refund", _("Refund")
 
 
-class LedgerEntry(models.Model):
+class LedgerEntry(AppendOnlyModel):
     """Money that moved: charges are positive; credits and refunds are negative."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -90,8 +90,6 @@ class LedgerEntry(models.Model):
     at = models.DateTimeField(help_text=_("Business time (the Masthead clock)."))
     recorded_at = models.DateTimeField(auto_now_add=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         ordering = ["at", "pk"]
         verbose_name_plural = "ledger entries"
@@ -111,14 +109,6 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.receipt_number} {self.kind} {self.amount_text}"
-
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if self.pk is not None:
-            raise TypeError("Ledger rows are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        raise TypeError("Ledger rows are append-only.")
 
     @property
     def receipt_number(self) -> str:
