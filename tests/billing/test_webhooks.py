@@ -387,8 +387,9 @@ def test_deletion_then_a_late_update_stays_expired(active, deliver, says):
 
 
 def test_failed_event_is_stored_answered_500_and_retried_by_the_operator(
-    stripe_reader, deliver, catalog, says
+    stripe_reader, deliver, catalog, says, settings
 ):
+    settings.PAYMENT_PROVIDER = "test"  # a local subscription with a test card
     local = actions.subscribe(
         stripe_reader, plan=catalog.monthly, card=card(stripe_reader), now=NOW
     )

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from masthead.billing.models import WebhookEvent, WebhookStatus
+from masthead.billing.stripe import events as stripe_events
 
 log = logging.getLogger("masthead.billing.webhooks")
 TOLERANCE_SECONDS = 300
@@ -75,10 +76,11 @@ def receive_stripe(payload: bytes, signature: str | None) -> tuple[int, dict[str
         stripe.Webhook.construct_event(payload, signature or "", secret, TOLERANCE_SECONDS)
         event = json.loads(payload)
         event_id, event_type, created = event["id"], event["type"], time_of(event["created"])
+        stripe_events.parse(event)  # every field the pinned version always sends is there
     except stripe.SignatureVerificationError as exc:
         log.warning("Stripe webhook refused: %s", exc)
         return 400, {"error": "invalid_signature"}
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         log.warning("Stripe webhook refused: unreadable payload")
         return 400, {"error": "invalid_payload"}
     try:

@@ -9,9 +9,12 @@ lists the invoices (decision 0019).
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import stripe
 from django.conf import settings
@@ -30,6 +33,28 @@ from masthead.billing.providers import (
 from masthead.billing.stripe.events import subscription_state
 
 DAY = 86400
+log = logging.getLogger("masthead.billing.stripe")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reader_safe(fn: F) -> F:
+    """Stripe's errors (network, API) become a PaymentError the reader may see; card errors
+    are handled where a card is charged."""
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except stripe.CardError:
+            raise
+        except stripe.StripeError as exc:
+            log.warning("Stripe call %s failed: %s", fn.__name__, exc)
+            raise PaymentError(
+                "We could not reach our payment provider. Nothing was changed; please try "
+                "again in a minute."
+            ) from exc
+
+    return call  # type: ignore[return-value]
 
 
 def live_key(key: str) -> bool:
@@ -131,6 +156,7 @@ class StripeProvider:
         session = self.client.v1.checkout.sessions.create(params=params, options=options)
         return str(session.url)
 
+    @reader_safe
     def checkout_session(self, session_ref: str) -> CheckoutSession:
         session = self.client.v1.checkout.sessions.retrieve(session_ref)
         return CheckoutSession(
@@ -150,6 +176,7 @@ class StripeProvider:
         remote = self.client.v1.subscriptions.retrieve(subscription_ref)
         return subscription_state(remote.to_dict(), deleted=False)
 
+    @reader_safe
     def cancel_subscription(
         self, subscription_ref: str, *, at_period_end: bool, idempotency_key: str
     ) -> pe.SubscriptionState:
@@ -168,6 +195,7 @@ class StripeProvider:
             )
         return subscription_state(remote.to_dict())
 
+    @reader_safe
     def resume_subscription(
         self, subscription_ref: str, *, idempotency_key: str
     ) -> pe.SubscriptionState:
@@ -189,6 +217,7 @@ class StripeProvider:
         remaining_days = max(int((period_end - now).total_seconds()) // DAY, 0)
         return int(period_end.timestamp()) - remaining_days * DAY
 
+    @reader_safe
     def preview_plan_change(
         self, subscription_ref: str, *, price_ref: str, proration_date: int
     ) -> ChangePreview:
@@ -211,6 +240,7 @@ class StripeProvider:
             proration_date=proration_date,
         )
 
+    @reader_safe
     def change_plan(
         self,
         subscription_ref: str,
@@ -242,6 +272,7 @@ class StripeProvider:
             raise ChargeFailed(exc.user_message or DECLINED_MESSAGE) from exc
         return subscription_state(remote.to_dict())
 
+    @reader_safe
     def portal_url(self, user: Any, *, return_url: str) -> str:
         """The Stripe customer portal: the reader's card and invoices (decision 0019)."""
         session = self.client.v1.billing_portal.sessions.create(

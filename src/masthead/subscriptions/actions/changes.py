@@ -16,6 +16,12 @@ from masthead.subscriptions.actions.errors import PreviewOutdated, SubscriptionE
 from masthead.subscriptions.actions.lifecycle import expire, renew
 from masthead.subscriptions.actions.periods import add_months
 from masthead.subscriptions.actions.proration import PlanChangePreview, preview_plan_change
+from masthead.subscriptions.actions.stripe_changes import (
+    at_stripe,
+    cancel_at_stripe,
+    change_plan_at_stripe,
+    resume_at_stripe,
+)
 from masthead.subscriptions.actions.transitions import lock, lock_reader, transition
 from masthead.subscriptions.models import EventKind, Plan, Status, Subscription
 
@@ -28,7 +34,11 @@ def cancel(
     reason: str = "",
     immediately: bool = False,
 ) -> Subscription:
-    """Stop renewing; access stays until the period ends (staff may end it at once)."""
+    """Stop renewing; access stays until the period ends (staff may end it at once).
+
+    A subscription Stripe bills is cancelled at Stripe first (no lock held): at the period
+    end, or at once for staff and for a past-due one."""
+    cancel_at_stripe(subscription, immediately=immediately)
     with transaction.atomic():
         sub = lock(subscription)
         if sub.status in (Status.CANCELLED, Status.EXPIRED) and not immediately:
@@ -53,7 +63,8 @@ def cancel(
 
 
 def resume(subscription: Subscription, *, now: datetime, actor: Any = None) -> Subscription:
-    """Undo a cancellation before the period ends."""
+    """Undo a cancellation before the period ends (at Stripe first, for a Stripe one)."""
+    resume_at_stripe(subscription, now=now)
     with transaction.atomic():
         sub = lock(subscription)
         if sub.status != Status.CANCELLED or sub.current_period_end <= now:
@@ -79,6 +90,8 @@ def change_plan(
     actor: Any = None,
 ) -> Subscription:
     """Apply a plan change; with `expected`, refuse if the amount is not what was shown."""
+    if at_stripe(subscription) is not None:
+        return _change_plan_at_stripe(subscription, plan, now=now, expected=expected, actor=actor)
     with transaction.atomic():
         sub = lock(subscription)
         preview = preview_plan_change(sub, plan, now=now)
@@ -154,6 +167,66 @@ def change_plan(
         )
         emails.on_commit("receipt", sub, entry=entry)
         return sub
+
+
+def _outdated(expected: PlanChangePreview | None, preview: PlanChangePreview) -> bool:
+    return expected is not None and (
+        expected.charge_minor,
+        expected.credit_minor,
+        expected.immediate,
+        expected.plan_id,
+    ) != (preview.charge_minor, preview.credit_minor, preview.immediate, preview.plan_id)
+
+
+def _change_plan_at_stripe(
+    subscription: Subscription,
+    plan: Plan,
+    *,
+    now: datetime,
+    expected: PlanChangePreview | None,
+    actor: Any,
+) -> Subscription:
+    """Stripe first, no lock held: the preview (Stripe's proration) is compared with what
+    the reader confirmed, Stripe changes the price (an upgrade is invoiced and must be paid,
+    or nothing changes), then Masthead records the change. The payment itself reaches the
+    ledger from Stripe's `invoice.paid`."""
+    preview = preview_plan_change(subscription, plan, now=now)
+    if _outdated(expected, preview):
+        raise PreviewOutdated(preview)
+    state = change_plan_at_stripe(subscription, plan, preview)
+    with transaction.atomic():
+        sub = lock(subscription)
+        if plan.pk == sub.plan_id:
+            return transition(
+                sub,
+                sub.status,
+                EventKind.PLAN_CHANGE_SCHEDULED,
+                at=now,
+                actor=actor,
+                data={"plan": plan.slug},
+                next_plan=None,
+            )
+        if not preview.immediate:
+            return transition(
+                sub,
+                sub.status,
+                EventKind.PLAN_CHANGE_SCHEDULED,
+                at=now,
+                actor=actor,
+                data={"plan": plan.slug, "applies_at": preview.applies_at.isoformat()},
+                next_plan=plan,
+            )
+        fields: dict[str, Any] = {"plan": plan, "next_plan": None}
+        data: dict[str, Any] = {"plan": plan.slug}
+        if sub.status == Status.ACTIVE:
+            fields |= {
+                "current_period_start": state.period_start,
+                "current_period_end": state.period_end,
+            }
+            data |= {"charged": preview.charge_minor, "credited": preview.credit_minor}
+        return transition(
+            sub, sub.status, EventKind.PLAN_CHANGED, at=now, actor=actor, data=data, **fields
+        )
 
 
 def update_card(user: Any, card: SavedCard, *, now: datetime) -> PaymentMethod:

@@ -25,6 +25,8 @@ class PlanChangePreview:
     currency: str
     applies_at: datetime
     renewal_minor: int
+    # Stripe subscriptions: the moment Stripe prorates at (the same in preview and change).
+    proration_date: int | None = None
 
     @property
     def charge_text(self) -> str:
@@ -81,4 +83,9 @@ def preview_plan_change(sub: Subscription, plan: Plan, *, now: datetime) -> Plan
     total_days = max((sub.current_period_end - sub.current_period_start).days, 1)
     remaining_days = max((sub.current_period_end - now).days, 0)
     credit = min(paid_for_period(sub) * remaining_days // total_days, plan.price_minor)
-    return preview(True, plan.price_minor - credit, credit, now)
+    ours = preview(True, plan.price_minor - credit, credit, now)
+    if sub.provider_ref and sub.provider == "stripe":
+        from masthead.subscriptions.actions.stripe_changes import stripe_preview
+
+        return stripe_preview(sub, plan, ours, now=now)
+    return ours

@@ -74,6 +74,8 @@ def apply_provider_state(
             "current_period_end": period_end,
             "trial_end": trial_end or sub.trial_end,
         }
+        if sub.next_plan_id is not None and sub.next_plan_id == plan.pk:
+            mirrored["next_plan"] = None  # the scheduled change has happened at the provider
         if status == Status.EXPIRED:
             expire(sub, now=state_at, reason="Ended at the payment provider", **mirrored)
             return sub
