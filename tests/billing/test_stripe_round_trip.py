@@ -59,7 +59,7 @@ def deliver_all(deliver, stripe_double) -> list[dict]:
 
 
 def check_out(client, stripe_double, plan: str = "monthly") -> str:
-    response = client.post(f"/checkout/plan/{plan}/", {"checkout_key": f"key-{plan}"})
+    response = client.post(f"/checkout/plan/{plan}/", {"checkout_key": f"checkout-key-for-{plan}"})
     assert response.status_code == 302
     assert response["Location"].startswith(f"{stripe_double.url}/pay/cs_test_")
     return response["Location"].rsplit("/", 1)[1]

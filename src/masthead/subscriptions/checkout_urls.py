@@ -12,5 +12,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("checkout/offer/<slug:code>/", views.checkout_offer, name="checkout_offer"),
     path("checkout/plan/<slug:slug>/", views.checkout_plan, name="checkout_plan"),
     path("checkout/return/", views.returned, name="returned"),
+    path("billing/portal/", views.portal, name="portal"),
     path("webhooks/stripe/", payment_views.stripe_webhook, name="stripe_webhook"),
 ]

@@ -11,15 +11,16 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from masthead.billing.forms import CardCheckoutForm, CheckoutForm
 from masthead.billing.providers import PaymentError, get_provider
 from masthead.core import clock
 from masthead.core.money import format_money
-from masthead.subscriptions import actions
+from masthead.subscriptions import actions, stripe_events
 from masthead.subscriptions.entitlements import entitlement_for
 from masthead.subscriptions.models import Offer, OfferKind, Plan, Subscription
 from masthead.subscriptions.offers import ends_text
@@ -99,6 +100,7 @@ def _checkout(request: HttpRequest, *, plan: Plan, offer: Offer | None) -> HttpR
                             offer=offer,
                             success_url=request.build_absolute_uri(reverse("billing:returned")),
                             cancel_url=request.build_absolute_uri(request.path),
+                            idempotency_key=key,
                         )
                     )
                 card = provider.save_card(user, form.card(), now=now) if form_class else None
@@ -148,7 +150,33 @@ def _due_today(plan: Plan, offer: Offer | None) -> str:
 
 @login_required
 def returned(request: HttpRequest) -> HttpResponse:
-    """Where Stripe Checkout sends the reader back. It grants nothing: only a confirmed
-    payment (the webhook) does; this page only reports what is already true."""
+    """Where Stripe Checkout sends the reader back (`?session_id=`, filled in by Stripe).
+
+    The browser's word grants nothing: Masthead asks Stripe for that session, and only if
+    Stripe says it is complete and was started by this reader's customer does it mirror the
+    subscription from Stripe's copy, so the reader does not wait for the webhook."""
+    session_ref = request.GET.get("session_id", "")
+    if session_ref and get_provider().name == "stripe" and len(session_ref) <= 200:
+        try:
+            stripe_events.sync_checkout(request.user, session_ref)
+        except (PaymentError, actions.SubscriptionError, stripe_events.Ignored) as exc:
+            log.warning("Checkout session %s not mirrored: %s", session_ref, exc)
     entitlement = entitlement_for(request.user.pk, now=clock.now())
     return render(request, "billing/returned.html", {"entitlement": entitlement})
+
+
+@login_required
+@require_POST
+def portal(request: HttpRequest) -> HttpResponse:
+    """The Stripe customer portal: the reader's card and invoices (decision 0019)."""
+    provider = get_provider()
+    if not hasattr(provider, "portal_url"):
+        raise Http404("Cards and invoices are managed on this site")
+    try:
+        url = provider.portal_url(
+            request.user, return_url=request.build_absolute_uri(reverse("subscriptions:account"))
+        )
+    except PaymentError as exc:
+        messages.error(request, str(exc))
+        return redirect("subscriptions:account")
+    return redirect(url)
