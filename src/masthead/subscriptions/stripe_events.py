@@ -135,7 +135,9 @@ def _subscription_event(event: pe.ProviderEvent, state: pe.SubscriptionState) ->
 
 def _subscription_for_payment(change: pe.PaymentSucceeded | pe.PaymentFailed) -> Subscription:
     user = _user_for_customer(change.customer_ref)
-    sub = Subscription.objects.filter(provider="stripe", provider_ref=change.subscription_ref).first()
+    sub = Subscription.objects.filter(
+        provider="stripe", provider_ref=change.subscription_ref
+    ).first()
     if sub is None:
         raise NotYetApplicable(f"subscription {change.subscription_ref} not seen yet")
     _owned_by(sub, user, change.customer_ref)
@@ -172,7 +174,9 @@ def _checkout_event(event: pe.ProviderEvent, change: pe.CheckoutCompleted) -> st
             f"checkout session {change.session_ref} was started by another reader than "
             f"customer {change.customer_ref}"
         )
-    if Subscription.objects.filter(provider="stripe", provider_ref=change.subscription_ref).exists():
+    if Subscription.objects.filter(
+        provider="stripe", provider_ref=change.subscription_ref
+    ).exists():
         return "subscription already mirrored"
     state = fetch_state(change.subscription_ref)
     if state.customer_ref != change.customer_ref:

@@ -62,7 +62,9 @@ def resume_at_stripe(sub: Subscription, *, now: datetime) -> pe.SubscriptionStat
     provider = at_stripe(sub)
     if provider is None or sub.status != Status.CANCELLED or sub.current_period_end <= now:
         return None
-    return _call(provider.resume_subscription, sub.provider_ref, idempotency_key=_key(sub, "resume"))
+    return _call(
+        provider.resume_subscription, sub.provider_ref, idempotency_key=_key(sub, "resume")
+    )
 
 
 def stripe_preview(
