@@ -415,3 +415,33 @@ def test_invoice_before_its_subscription_is_retried_and_then_recorded(stripe_rea
     retried = deliver(invoice)  # Stripe delivers it again
     assert retried.json() == {"status": "applied"}
     assert [e.amount_minor for e in LedgerEntry.objects.all()] == [1500]
+
+
+def test_a_completed_checkout_before_its_subscription_event_mirrors_stripes_copy(
+    stripe_reader, deliver, says
+):
+    says(sub_obj())
+    session = shapes.checkout_session(
+        "cs_1",
+        customer="cus_reader",
+        client_reference_id=str(stripe_reader.pk),
+        url="https://checkout.stripe.test/cs_1",
+        success_url="http://testserver/checkout/return/",
+        cancel_url="http://testserver/",
+        status="complete",
+        payment_status="paid",
+        subscription_id="sub_1",
+    )
+    event = shapes.event("checkout.session.completed", session, created=T0 + 3)
+    assert deliver(event).json() == {"status": "applied"}
+    assert note(event)[1] == "subscription mirrored from Stripe"
+    sub = Subscription.objects.get(provider_ref="sub_1")
+    assert (sub.user, sub.status) == (stripe_reader, Status.ACTIVE)
+    # Stripe's own subscription event, older, then arrives: nothing changes.
+    created = sub_event("customer.subscription.created", created=T0)
+    assert deliver(created).json() == {"status": "applied"}
+    assert note(created)[1] == "older than the state already applied"
+    again = shapes.event("checkout.session.completed", session, created=T0 + 4)
+    assert deliver(again).json() == {"status": "applied"}
+    assert note(again)[1] == "subscription already mirrored"
+    assert Subscription.objects.count() == 1
