@@ -25,7 +25,19 @@ class CardDeclined(PaymentError):
 
 
 class ChargeFailed(PaymentError):
-    pass
+    """The provider answered no (a decline): definitive, nothing was taken."""
+
+
+class PaymentPending(PaymentError):
+    """The provider's answer is unknown (a timeout, a crash before we recorded it). The
+    payment stays pending under its idempotency key; the reconcile job settles it."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(
+            message
+            or "We could not confirm the payment with the payment provider yet. It will be "
+            "confirmed within a few minutes; you will not be charged twice."
+        )
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,14 @@ class PaymentProvider(Protocol):
     ) -> Charge: ...
 
     def refund(self, *, charge_ref: str, amount_minor: int, idempotency_key: str) -> str: ...
+
+    def find_charge(self, *, idempotency_key: str) -> Charge | None:
+        """The succeeded charge made with this key, or None if the provider never made one."""
+        ...
+
+    def find_refund(self, *, idempotency_key: str) -> str | None:
+        """The refund made with this key, or None if the provider never made one."""
+        ...
 
 
 # The test provider's documented cards (docs/billing.md).
@@ -146,13 +166,49 @@ class TestProvider:
         description: str,
         off_session: bool,
     ) -> Charge:
+        from masthead.billing.models import PaymentKind, TestProviderRecord
+
         if off_session and card_ref.startswith("test_pm_renewalfails_"):
             raise ChargeFailed("The card was declined on renewal (test card ...0341).")
-        # Deterministic per idempotency key, like a provider answering a retried request.
-        return Charge(provider_ref=f"test_ch_{_digest(idempotency_key)}", amount_minor=amount_minor)
+        # One charge per idempotency key, like a provider answering a retried request.
+        record, _ = TestProviderRecord.objects.get_or_create(
+            idempotency_key=idempotency_key,
+            defaults={
+                "kind": PaymentKind.CHARGE,
+                "provider_ref": f"test_ch_{_digest(idempotency_key)}",
+                "amount_minor": amount_minor,
+            },
+        )
+        return Charge(provider_ref=record.provider_ref, amount_minor=record.amount_minor)
 
     def refund(self, *, charge_ref: str, amount_minor: int, idempotency_key: str) -> str:
-        return f"test_re_{_digest(idempotency_key)}"
+        from masthead.billing.models import PaymentKind, TestProviderRecord
+
+        record, _ = TestProviderRecord.objects.get_or_create(
+            idempotency_key=idempotency_key,
+            defaults={
+                "kind": PaymentKind.REFUND,
+                "provider_ref": f"test_re_{_digest(idempotency_key)}",
+                "amount_minor": amount_minor,
+            },
+        )
+        return record.provider_ref
+
+    def find_charge(self, *, idempotency_key: str) -> Charge | None:
+        from masthead.billing.models import PaymentKind, TestProviderRecord
+
+        record = TestProviderRecord.objects.filter(
+            idempotency_key=idempotency_key, kind=PaymentKind.CHARGE
+        ).first()
+        return Charge(record.provider_ref, record.amount_minor) if record else None
+
+    def find_refund(self, *, idempotency_key: str) -> str | None:
+        from masthead.billing.models import PaymentKind, TestProviderRecord
+
+        record = TestProviderRecord.objects.filter(
+            idempotency_key=idempotency_key, kind=PaymentKind.REFUND
+        ).first()
+        return record.provider_ref if record else None
 
 
 class StripeProvider:
@@ -237,6 +293,7 @@ class StripeProvider:
                     "confirm": True,
                     "off_session": off_session,
                     "description": description,
+                    "metadata": {"masthead_key": idempotency_key},
                 },
                 options={"idempotency_key": idempotency_key},
             )
@@ -246,10 +303,32 @@ class StripeProvider:
 
     def refund(self, *, charge_ref: str, amount_minor: int, idempotency_key: str) -> str:
         refund = self.client.v1.refunds.create(
-            params={"payment_intent": charge_ref, "amount": amount_minor},
+            params={
+                "payment_intent": charge_ref,
+                "amount": amount_minor,
+                "metadata": {"masthead_key": idempotency_key},
+            },
             options={"idempotency_key": idempotency_key},
         )
         return str(refund.id)
+
+    def find_charge(self, *, idempotency_key: str) -> Charge | None:
+        """Search PaymentIntents by the key stored in their metadata (Stripe keeps
+        idempotency keys for 24 hours only; the metadata stays)."""
+        found = self.client.v1.payment_intents.search(
+            params={"query": f"metadata['masthead_key']:'{idempotency_key}'"}
+        )
+        for intent in found.data:
+            if intent.status == "succeeded":
+                return Charge(provider_ref=intent.id, amount_minor=int(intent.amount))
+        return None
+
+    def find_refund(self, *, idempotency_key: str) -> str | None:
+        for refund in self.client.v1.refunds.list(params={"limit": 100}).auto_paging_iter():
+            metadata: Any = refund.metadata or {}
+            if metadata.get("masthead_key") == idempotency_key:
+                return str(refund.id)
+        return None
 
 
 PROVIDERS: dict[str, type] = {"test": TestProvider, "stripe": StripeProvider}
