@@ -141,7 +141,7 @@ def test_a_provider_call_inside_a_transaction_is_refused(catalog):
     from django.db import transaction
 
     reader = factories.user()
-    with pytest.raises(RuntimeError, match="durable|inside a transaction"):  # noqa: SIM117
+    with pytest.raises(RuntimeError, match=r"durable|inside a transaction"):  # noqa: SIM117
         with transaction.atomic():
             actions.subscribe(reader, plan=catalog.monthly, card=card(reader), now=NOW)
     with pytest.raises(payments.TransactionOpen), transaction.atomic():
