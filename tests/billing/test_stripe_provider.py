@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from masthead.billing import provider_events as pe
-from masthead.billing.providers import ChargeFailed, ChargePending, PaymentError
+from masthead.billing.providers import ChargeFailed, PaymentError, PaymentPending
 from masthead.billing.stripe.provider import StripeProvider, live_key
 from tests import factories
 from tests.billing.stripe_shapes import API_VERSION
@@ -169,7 +169,7 @@ def test_a_refund_of_something_that_is_not_a_payment_is_refused(stripe_double):
 @pytest.mark.parametrize(
     ("status", "error"),
     [
-        ("processing", ChargePending),
+        ("processing", PaymentPending),
         ("requires_action", ChargeFailed),
         ("requires_payment_method", ChargeFailed),
         ("canceled", ChargeFailed),

@@ -26,11 +26,19 @@ class CardDeclined(PaymentError):
 
 
 class ChargeFailed(PaymentError):
-    pass
+    """The provider answered no (a decline): definitive, nothing was taken."""
 
 
-class ChargePending(ChargeFailed):
-    """The provider has not settled the payment yet (Stripe `processing`): not paid."""
+class PaymentPending(PaymentError):
+    """The provider's answer is unknown (a timeout, a crash before we recorded it). The
+    payment stays pending under its idempotency key; the reconcile job settles it."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(
+            message
+            or "We could not confirm the payment with the payment provider yet. It will be "
+            "confirmed within a few minutes; you will not be charged twice."
+        )
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,14 @@ class PaymentProvider(Protocol):
     ) -> Charge: ...
 
     def refund(self, *, charge_ref: str, amount_minor: int, idempotency_key: str) -> str: ...
+
+    def find_charge(self, *, idempotency_key: str) -> Charge | None:
+        """The succeeded charge made with this key, or None if the provider never made one."""
+        ...
+
+    def find_refund(self, *, idempotency_key: str) -> str | None:
+        """The refund made with this key, or None if the provider never made one."""
+        ...
 
 
 # The test provider's documented cards (docs/billing.md).
@@ -151,13 +167,59 @@ class TestProvider:
         description: str,
         off_session: bool,
     ) -> Charge:
+        from masthead.billing.models import PaymentKind, TestProviderRecord
+
         if off_session and card_ref.startswith("test_pm_renewalfails_"):
             raise ChargeFailed("The card was declined on renewal (test card ...0341).")
-        # Deterministic per idempotency key, like a provider answering a retried request.
-        return Charge(provider_ref=f"test_ch_{_digest(idempotency_key)}", amount_minor=amount_minor)
+        # One charge per idempotency key, like a provider answering a retried request.
+        record, _ = TestProviderRecord.objects.get_or_create(
+            idempotency_key=idempotency_key,
+            defaults={
+                "kind": PaymentKind.CHARGE,
+                "provider_ref": f"test_ch_{_digest(idempotency_key)}",
+                "amount_minor": amount_minor,
+            },
+        )
+        return Charge(provider_ref=record.provider_ref, amount_minor=record.amount_minor)
 
     def refund(self, *, charge_ref: str, amount_minor: int, idempotency_key: str) -> str:
-        return f"test_re_{_digest(idempotency_key)}"
+        from masthead.billing.models import PaymentKind, TestProviderRecord
+
+        record, _ = TestProviderRecord.objects.get_or_create(
+            idempotency_key=idempotency_key,
+            defaults={
+                "kind": PaymentKind.REFUND,
+                "provider_ref": f"test_re_{_digest(idempotency_key)}",
+                "amount_minor": amount_minor,
+            },
+        )
+        return record.provider_ref
+
+    def find_charge(self, *, idempotency_key: str) -> Charge | None:
+        from masthead.billing.models import PaymentKind, TestProviderRecord
+
+        record = TestProviderRecord.objects.filter(
+            idempotency_key=idempotency_key, kind=PaymentKind.CHARGE
+        ).first()
+        return Charge(record.provider_ref, record.amount_minor) if record else None
+
+    def find_refund(self, *, idempotency_key: str) -> str | None:
+        from masthead.billing.models import PaymentKind, TestProviderRecord
+
+        record = TestProviderRecord.objects.filter(
+            idempotency_key=idempotency_key, kind=PaymentKind.REFUND
+        ).first()
+        return record.provider_ref if record else None
+
+
+def __getattr__(name: str) -> Any:
+    """`providers.StripeProvider` stays importable; it lives in `billing/stripe/provider.py`
+    (imported lazily: that module imports this one)."""
+    if name == "StripeProvider":
+        from masthead.billing.stripe.provider import StripeProvider
+
+        return StripeProvider
+    raise AttributeError(name)
 
 
 def _stripe() -> Any:

@@ -26,8 +26,8 @@ from masthead.billing.providers import (
     CardDetails,
     Charge,
     ChargeFailed,
-    ChargePending,
     PaymentError,
+    PaymentPending,
     SavedCard,
 )
 from masthead.billing.stripe.events import subscription_state
@@ -120,7 +120,7 @@ class StripeProvider:
         return str(customer.id)
 
     def save_card(self, user: Any, card: CardDetails, *, now: datetime) -> SavedCard:
-        raise CardDeclined("Cards are entered on Stripe's pages, never on this site.")
+        raise CardDeclined("Cards are entered on Stripe's checkout page, never on this site.")
 
     # ------------------------------------------------------------ checkout
 
@@ -304,13 +304,15 @@ class StripeProvider:
                     "confirm": True,
                     "off_session": off_session,
                     "description": description,
+                    "metadata": {"masthead_key": idempotency_key},
                 },
                 options={"idempotency_key": idempotency_key},
             )
         except stripe.CardError as exc:
             raise ChargeFailed(exc.user_message or DECLINED_MESSAGE) from exc
         if intent.status == "processing":
-            raise ChargePending(f"Payment {intent.id} is still processing at Stripe.")
+            # Not paid yet, not refused: pending under its key until reconcile sees it settle.
+            raise PaymentPending()
         if intent.status != "succeeded" or int(intent.amount_received) != amount_minor:
             raise ChargeFailed(
                 f"The payment was not completed (Stripe status {intent.status})."
@@ -342,7 +344,11 @@ class StripeProvider:
         raise PaymentError(f"{charge_ref} is not a Stripe payment.")
 
     def refund(self, *, charge_ref: str, amount_minor: int, idempotency_key: str) -> str:
-        params: Any = {**self.payment_for(charge_ref), "amount": amount_minor}
+        params: Any = {
+            **self.payment_for(charge_ref),
+            "amount": amount_minor,
+            "metadata": {"masthead_key": idempotency_key},
+        }
         refund = self.client.v1.refunds.create(
             params=params,
             options={"idempotency_key": idempotency_key},
@@ -350,6 +356,24 @@ class StripeProvider:
         if refund.status in ("failed", "canceled"):
             raise PaymentError(f"Stripe refused the refund ({refund.status}).")
         return str(refund.id)
+
+    def find_charge(self, *, idempotency_key: str) -> Charge | None:
+        """Search PaymentIntents by the key stored in their metadata (Stripe keeps
+        idempotency keys for 24 hours only; the metadata stays). Only a succeeded one paid."""
+        found = self.client.v1.payment_intents.search(
+            params={"query": f"metadata['masthead_key']:'{idempotency_key}'"}
+        )
+        for intent in found.data:
+            if intent.status == "succeeded":
+                return Charge(provider_ref=intent.id, amount_minor=int(intent.amount))
+        return None
+
+    def find_refund(self, *, idempotency_key: str) -> str | None:
+        for refund in self.client.v1.refunds.list(params={"limit": 100}).auto_paging_iter():
+            metadata: Any = refund.metadata or {}
+            if metadata.get("masthead_key") == idempotency_key:
+                return str(refund.id)
+        return None
 
     def create_subscription(self, *, user: Any, plan: Any, card_token: str) -> Any:
         """Server-side subscription for a customer whose card Stripe already holds (used with

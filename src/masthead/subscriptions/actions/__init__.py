@@ -6,7 +6,8 @@ its history row, and sends e-mail only on commit.
 Modules by concern: `checkout` (start a subscription), `lifecycle` (what time does),
 `schedule` (what is due when), `changes` (reader choices), `proration` (plan change
 prices), `refunds`, `provider_sync` (mirroring Stripe), `eligibility` (read-only queries),
-`charges` (cards and ledger rows), `transitions` (the table). Callers import this package:
+`charges` (cards and ledger rows), `reconcile` (settling unknown payments),
+`transitions` (the table). Callers import this package:
 `from masthead.subscriptions import actions; actions.renew(...)`.
 """
 
@@ -31,12 +32,14 @@ from masthead.subscriptions.actions.provider_sync import (
     apply_provider_state,
     record_provider_charge,
 )
+from masthead.subscriptions.actions.reconcile import RECONCILE_AFTER, reconcile_payments
 from masthead.subscriptions.actions.refunds import refund
 from masthead.subscriptions.actions.schedule import DueStep, advance, next_due_step
 from masthead.subscriptions.actions.transitions import MOVES, create, transition
 
 __all__ = [
     "MOVES",
+    "RECONCILE_AFTER",
     "DueStep",
     "IllegalTransition",
     "NotEligible",
@@ -56,6 +59,7 @@ __all__ = [
     "next_due_step",
     "offer_refusal",
     "preview_plan_change",
+    "reconcile_payments",
     "record_payment_failure",
     "record_provider_charge",
     "refund",

@@ -5,12 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from masthead.billing.models import PaymentMethod
-from masthead.billing.providers import SavedCard, get_provider
+from masthead.billing import payments
+from masthead.billing.models import Payment, PaymentKind, PaymentMethod, PaymentStatus
+from masthead.billing.providers import ChargeFailed, SavedCard, get_provider
 from masthead.subscriptions import emails
-from masthead.subscriptions.actions.charges import charge_period, save_card
+from masthead.subscriptions.actions.charges import (
+    record_unplanned,
+    reusable,
+    save_card,
+    write_charge,
+)
 from masthead.subscriptions.actions.eligibility import live_subscription
 from masthead.subscriptions.actions.errors import PreviewOutdated, SubscriptionError
 from masthead.subscriptions.actions.lifecycle import expire, renew
@@ -39,7 +46,7 @@ def cancel(
     A subscription Stripe bills is cancelled at Stripe first (no lock held): at the period
     end, or at once for staff and for a past-due one."""
     cancel_at_stripe(subscription, immediately=immediately)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         sub = lock(subscription)
         if sub.status in (Status.CANCELLED, Status.EXPIRED) and not immediately:
             raise SubscriptionError("This subscription is already cancelled.")
@@ -65,7 +72,7 @@ def cancel(
 def resume(subscription: Subscription, *, now: datetime, actor: Any = None) -> Subscription:
     """Undo a cancellation before the period ends (at Stripe first, for a Stripe one)."""
     resume_at_stripe(subscription, now=now)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         sub = lock(subscription)
         if sub.status != Status.CANCELLED or sub.current_period_end <= now:
             raise SubscriptionError("Only a cancelled subscription that has not ended can resume.")
@@ -89,10 +96,14 @@ def change_plan(
     expected: PlanChangePreview | None = None,
     actor: Any = None,
 ) -> Subscription:
-    """Apply a plan change; with `expected`, refuse if the amount is not what was shown."""
+    """Apply a plan change; with `expected`, refuse if the amount is not what was shown.
+
+    An upgrade charged now runs in two phases (pending payment keyed
+    `sub-<id>-change-<n>`, the provider call with nothing locked, then the new period).
+    A subscription Stripe bills is changed at Stripe first (`_change_plan_at_stripe`)."""
     if at_stripe(subscription) is not None:
         return _change_plan_at_stripe(subscription, plan, now=now, expected=expected, actor=actor)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         sub = lock(subscription)
         preview = preview_plan_change(sub, plan, now=now)
         if expected is not None and (
@@ -134,37 +145,80 @@ def change_plan(
                 next_plan=None,
             )
         number = sub.period_number + 1
-        end = add_months(now, plan.months)
-        sub.plan = plan
-        entry = charge_period(
+        subject = f"sub-{sub.pk}-change-{number}"
+        payment = reusable(subject)
+        if payment is None or payment.context.get("plan") != plan.pk:
+            card = PaymentMethod.current_for(sub.user_id)
+            if card is None and preview.charge_minor > 0:
+                raise ChargeFailed("There is no card on file.")
+            payment = payments.open_payment(
+                subject=subject,
+                user=sub.user,
+                kind=PaymentKind.CHARGE,
+                purpose="change_plan",
+                amount_minor=preview.charge_minor,
+                currency=plan.currency,
+                provider=sub.provider,
+                card_ref=card.provider_ref if card else "",
+                description=f"Change from {previous_plan.name} to {plan.name}",
+                context={
+                    "subscription": sub.pk,
+                    "period": number,
+                    "plan": plan.pk,
+                    "credit": preview.credit_minor,
+                    "actor": getattr(actor, "pk", None),
+                    "end": add_months(now, plan.months).isoformat(),
+                },
+                at=now,
+            )
+    outcome = payments.collect(payment)
+    return settle_plan_change(payment, outcome, now=now)
+
+
+def settle_plan_change(
+    payment: Payment, outcome: payments.Outcome, *, now: datetime
+) -> Subscription:
+    """Phase 3 (or the reconcile job): the new plan's period, ledger rows and history row."""
+    with transaction.atomic(durable=True):
+        sub = lock(Subscription(pk=payment.context["subscription"]))
+        payment = payments.lock(payment)
+        if payment.status == PaymentStatus.SUCCEEDED:
+            return sub
+        number = payment.context["period"]
+        if sub.period_number != number - 1 or sub.status != Status.ACTIVE:
+            record_unplanned(payment, outcome, sub, now=now)
+            return sub
+        plan = Plan.objects.get(pk=payment.context["plan"])
+        start, end = payment.at, datetime.fromisoformat(payment.context["end"])
+        credit = payment.context["credit"]
+        entry = write_charge(
             sub,
-            amount_minor=preview.charge_minor,
-            credit_minor=preview.credit_minor,
+            amount_minor=payment.amount_minor,
+            credit_minor=credit,
             period_number=number,
-            period_start=now,
+            period_start=start,
             period_end=end,
-            description=f"Change from {previous_plan.name} to {plan.name}",
-            now=now,
-            off_session=False,
+            description=payment.description,
+            provider_ref=outcome.provider_ref,
+            now=start,
+            currency=payment.currency,
+            payment=payment,
         )
         transition(
             sub,
             sub.status,
             EventKind.PLAN_CHANGED,
-            at=now,
-            actor=actor,
-            data={
-                "plan": plan.slug,
-                "charged": preview.charge_minor,
-                "credited": preview.credit_minor,
-            },
+            at=start,
+            actor=get_user_model().objects.filter(pk=payment.context["actor"]).first(),
+            data={"plan": plan.slug, "charged": payment.amount_minor, "credited": credit},
             plan=plan,
             next_plan=None,
-            current_period_start=now,
+            current_period_start=start,
             current_period_end=end,
             period_number=number,
             paid_periods=sub.paid_periods + 1,
         )
+        payments.mark_succeeded(payment, outcome, now=now)
         emails.on_commit("receipt", sub, entry=entry)
         return sub
 

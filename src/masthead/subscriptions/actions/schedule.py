@@ -6,10 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
-
-from masthead.subscriptions.actions.lifecycle import expire, renew, send_trial_reminder
-from masthead.subscriptions.actions.transitions import lock
+from masthead.subscriptions.actions.lifecycle import expire, renewal, send_trial_reminder
 from masthead.subscriptions.models import TRIAL_REMINDER_BEFORE, Status, Subscription
 
 log = logging.getLogger("masthead.subscriptions")
@@ -41,22 +38,27 @@ def next_due_step(sub: Subscription) -> DueStep | None:
 
 
 def advance(subscription: Subscription, *, now: datetime) -> int:
-    """Apply every step that fell due by `now`, each at its own moment. Safe to run from
-    several workers at once: each step re-reads the row under its lock."""
+    """Apply every step that fell due by `now`, each at its own moment; returns how many
+    this call applied. Safe to run from several workers at once: each action locks the row
+    and re-checks its step, and no lock is held across a provider call."""
     steps = 0
-    while steps < 100:
-        with transaction.atomic():
-            sub = lock(subscription)
-            step = next_due_step(sub)
-            if step is None or step.at > now:
-                return steps
-            if step.action == "remind":
-                send_trial_reminder(sub, now=step.at)
-            elif step.action in ("renew", "retry"):
-                renew(sub, now=step.at)
-            else:
-                reason = "Trial ended" if sub.status == Status.TRIALING else "Period ended"
-                expire(sub, now=step.at, reason=reason)
-        steps += 1
+    for _ in range(100):
+        sub = Subscription.objects.select_related("plan", "next_plan", "offer").get(
+            pk=subscription.pk
+        )
+        step = next_due_step(sub)
+        if step is None or step.at > now:
+            return steps
+        if step.action == "remind":
+            done = send_trial_reminder(sub, now=step.at)
+        elif step.action in ("renew", "retry"):
+            done = renewal(sub, now=step.at) in ("paid", "declined")
+        else:
+            reason = "Trial ended" if sub.status == Status.TRIALING else "Period ended"
+            done = expire(sub, now=step.at, reason=reason)
+        if done:
+            steps += 1
+        elif next_due_step(Subscription.objects.get(pk=sub.pk)) == step:
+            return steps  # waiting on something else (a pending payment): next run
     log.error("subscription %s: more than 100 due steps at once", subscription.pk)
     return steps
