@@ -155,7 +155,11 @@ def test_a_refund_of_an_invoice_goes_to_its_payment_intent(paid, stripe_double):
     sent = stripe_double.requests[-1]
     assert sent.path == "/v1/refunds" and "invoice" not in sent.params
     intent = stripe_double.invoice_payments[invoice][0]["payment"]["payment_intent"]
-    assert sent.params == {"payment_intent": intent, "amount": "500"}
+    assert sent.params == {
+        "payment_intent": intent,
+        "amount": "500",
+        "metadata": {"masthead_key": "rf-1"},
+    }
     assert stripe_double.refunds[0]["id"] == refund_ref
 
 

@@ -171,7 +171,14 @@ def test_ledger_and_webhook_admin_are_read_only_and_failed_events_can_be_retried
         event_type="customer.created",
         created=clock.now(),
         status=WebhookStatus.FAILED,
-        payload={"id": "evt_failed_1", "type": "customer.created", "data": {"object": {}}},
+        payload={
+            "id": "evt_failed_1",
+            "object": "event",
+            "type": "customer.created",
+            "created": 1_790_000_000,
+            "livemode": False,
+            "data": {"object": {"id": "cus_1", "object": "customer"}},
+        },
     )
     listing = client.get("/django-admin/billing/webhookevent/")
     assert "evt_failed_1" in listing.content.decode()

@@ -248,7 +248,7 @@ def _change_plan_at_stripe(
     if _outdated(expected, preview):
         raise PreviewOutdated(preview)
     state = change_plan_at_stripe(subscription, plan, preview)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         sub = lock(subscription)
         if plan.pk == sub.plan_id:
             return transition(
