@@ -195,3 +195,10 @@ def test_ledger_and_webhook_admin_are_read_only_and_failed_events_can_be_retried
         WebhookStatus.IGNORED,
         "event type customer.created is not used",
     )
+
+
+def test_payments_are_listed_read_only_for_staff(client, staff, paying):
+    listing = client.get("/django-admin/billing/payment/?status=succeeded")
+    assert listing.status_code == 200
+    assert f"checkout-{paying.checkout_key}" in listing.content.decode()
+    assert client.get("/django-admin/billing/payment/add/").status_code == 403

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from masthead.billing.forms import CardCheckoutForm, CheckoutForm
-from masthead.billing.providers import PaymentError, get_provider
+from masthead.billing.providers import PaymentError, PaymentPending, get_provider
 from masthead.core import clock
 from masthead.core.money import format_money
 from masthead.subscriptions import actions, stripe_events
@@ -114,7 +114,14 @@ def _checkout(request: HttpRequest, *, plan: Plan, offer: Offer | None) -> HttpR
                     )
             except (PaymentError, actions.SubscriptionError) as exc:
                 error = str(exc)
-                form = form_class(now=now) if form_class else CheckoutForm()
+                # An unknown outcome keeps the form's key: submitting again is the same
+                # payment, never a second one. Anything else starts a fresh form.
+                initial = {"checkout_key": key} if isinstance(exc, PaymentPending) else {}
+                form = (
+                    form_class(initial=initial, now=now)
+                    if form_class
+                    else CheckoutForm(initial=initial)
+                )
             else:
                 messages.success(
                     request, f"Welcome! You now have full access to {settings.SITE_NAME}."
