@@ -15,7 +15,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/", include("masthead.api.urls")),
     path("accounts/", include("masthead.accounts.urls")),
     path("accounts/", include("allauth.urls")),
-    path("", include("masthead.billing.urls")),
+    path("", include("masthead.subscriptions.checkout_urls")),
     path("", include("masthead.subscriptions.urls")),
     path("", include("masthead.access.urls")),
     path("", include("masthead.metering.urls")),

@@ -95,3 +95,20 @@ def localstripe_url():
     yield f"http://127.0.0.1:{port}"
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture
+def stripe_double(settings):
+    """The local Stripe double on 127.0.0.1, with the SDK pointed at it (STRIPE_API_BASE)."""
+    from tests.billing.stripe_double import serve
+
+    double, server = serve()
+    settings.PAYMENT_PROVIDER = "stripe"
+    settings.STRIPE_SECRET_KEY = "sk_test_masthead"
+    settings.STRIPE_API_BASE = double.url
+    settings.STRIPE_WEBHOOK_SECRET = SECRET
+    double.add_price("price_monthly", amount=1500)
+    double.add_price("price_annual", amount=15000, interval="year")
+    yield double
+    server.shutdown()
+    server.server_close()

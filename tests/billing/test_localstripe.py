@@ -14,8 +14,8 @@ from typing import ClassVar
 import pytest
 
 from masthead.billing.models import LedgerEntry, ProviderCustomer, WebhookEvent
-from masthead.billing.providers import StripeProvider
-from masthead.subscriptions.models import Status, Subscription
+from masthead.billing.stripe.provider import StripeProvider
+from masthead.subscriptions.models import Subscription
 from tests import factories
 from tests.billing.conftest import SECRET
 from tests.subscriptions.conftest import make_catalog
@@ -90,28 +90,23 @@ def deliveries_of(*types: str) -> list[tuple[bytes, str]]:
     return wait_for(arrived)
 
 
-def forward(client, deliveries: list[tuple[bytes, str]]) -> None:
-    """Hand localstripe's deliveries, exactly as signed, to Masthead's webhook endpoint in the
-    order they came; what Masthead cannot apply yet (500) is delivered again, as Stripe does."""
-
-    def post(body: bytes, signature: str):
-        return client.post(
-            "/webhooks/stripe/",
-            data=body,
-            content_type="application/json",
-            HTTP_STRIPE_SIGNATURE=signature,
-        )
-
-    retry = [(body, sig) for body, sig in deliveries if post(body, sig).status_code == 500]
-    for body, signature in retry:
-        response = post(body, signature)
-        assert response.status_code == 200, response.content
+def post(client, body: bytes, signature: str):
+    return client.post(
+        "/webhooks/stripe/",
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature,
+    )
 
 
 @pytest.mark.django_db
-def test_subscription_at_stripe_reaches_masthead_through_signed_webhooks(
+def test_localstripe_signs_like_stripe_but_its_older_shape_is_refused(
     stripe_settings, localstripe_url, inbox, client
 ):
+    """localstripe helps with customers, subscriptions and signed deliveries; it answers in
+    an API version older than the pinned one (the period on the subscription, not its
+    items), so its subscription events are refused as unreadable (400) rather than misread:
+    localstripe does not set the shape (the local double and `stripe_shapes` do)."""
     catalog = make_catalog()
     provider = StripeProvider()
     remote_plan = provider.client.v1.plans.create(
@@ -139,17 +134,13 @@ def test_subscription_at_stripe_reaches_masthead_through_signed_webhooks(
     remote = provider.create_subscription(user=reader, plan=catalog.monthly, card_token=token.id)
     assert remote.status == "active"
 
-    forward(client, deliveries_of("customer.subscription.created", "invoice.payment_succeeded"))
-    sub = Subscription.objects.get(provider_ref=remote.id)
-    assert (sub.user, sub.plan, sub.status) == (reader, catalog.monthly, Status.ACTIVE)
-    charge = LedgerEntry.objects.get(subscription=sub)
-    assert (charge.amount_minor, charge.currency) == (1500, "USD")
-
-    provider.client.v1.subscriptions.cancel(remote.id)
-    # Everything again (replays included) plus the deletion: one charge, ends expired.
-    forward(client, deliveries_of("customer.subscription.deleted"))
-    sub.refresh_from_db()
-    assert sub.status == Status.EXPIRED
-    assert LedgerEntry.objects.filter(subscription=sub).count() == 1
-    kinds = set(WebhookEvent.objects.values_list("event_type", flat=True))
-    assert {"customer.subscription.created", "customer.subscription.deleted"} <= kinds
+    answers = {}
+    for body, signature in deliveries_of("customer.subscription.created"):
+        kind = json.loads(body)["type"]
+        answers.setdefault(kind, post(client, body, signature).json())
+    # The signature is Stripe's (verified), the shape is not the pinned version's.
+    assert answers["customer.subscription.created"] == {"error": "invalid_payload"}
+    assert {"error": "invalid_signature"} not in answers.values()
+    assert not Subscription.objects.filter(provider_ref=remote.id).exists()
+    assert not LedgerEntry.objects.exists()
+    assert not WebhookEvent.objects.filter(event_type__startswith="customer.subscription").exists()

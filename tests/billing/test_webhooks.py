@@ -1,8 +1,15 @@
-"""Stripe webhooks signed like Stripe: verified, stored by id, applied once and in order."""
+"""Stripe webhooks in the pinned API version's shape, signed like Stripe: verified, stored by
+id, applied once, for the customer they name, in the order of Stripe's own state.
+
+Payloads are built by `stripe_shapes` from the SDK's types. The local Stripe double holds
+Stripe's current copy of each subscription (`says`), which Masthead fetches when an event is in
+doubt.
+"""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
@@ -12,16 +19,23 @@ from masthead.billing.models import LedgerEntry, ProviderCustomer, WebhookEvent,
 from masthead.subscriptions import actions
 from masthead.subscriptions.models import Status, Subscription
 from tests import factories
+from tests.billing import stripe_shapes as shapes
 from tests.subscriptions.conftest import NOW, card
 
 pytestmark = pytest.mark.django_db
 
 T0 = 1_790_000_000  # event creation times (unix seconds)
-PERIOD = (1_790_000_000, 1_792_600_000)
+PERIOD = (1_790_000_000, 1_792_592_000)
+NEXT = (PERIOD[1], PERIOD[1] + 30 * 86400)
+PRICE = shapes.price("price_monthly", amount=1500)
+
+
+def at(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 @pytest.fixture
-def stripe_reader(catalog):
+def stripe_reader(catalog, stripe_double):
     catalog.monthly.stripe_price_id = "price_monthly"
     catalog.monthly.save()
     reader = factories.user("stripe-reader@example.com")
@@ -29,73 +43,143 @@ def stripe_reader(catalog):
     return reader
 
 
-def subscription_event(
-    event_id: str,
+@pytest.fixture
+def other_reader(stripe_reader):
+    other = factories.user("other-reader@example.com")
+    ProviderCustomer.objects.create(user=other, provider="stripe", provider_ref="cus_other")
+    return other
+
+
+def sub_obj(*, status="active", customer="cus_reader", period=PERIOD, cancel=False, sub_id="sub_1"):
+    return shapes.subscription(
+        sub_id,
+        customer=customer,
+        status=status,
+        price_obj=PRICE,
+        period_start=period[0],
+        period_end=period[1],
+        cancel_at_period_end=cancel,
+        item_id="si_1",
+    )
+
+
+def sub_event(kind="customer.subscription.updated", *, created, event_id=None, **fields):
+    return shapes.event(kind, sub_obj(**fields), created=created, event_id=event_id)
+
+
+def invoice_event(
+    kind="invoice.paid",
     *,
-    created: int,
-    status: str = "active",
-    kind: str = "customer.subscription.updated",
-    cancel_at_period_end: bool = False,
-    customer: str = "cus_reader",
-    **extra,
-) -> dict:
-    return {
-        "id": event_id,
-        "object": "event",
-        "type": kind,
-        "created": created,
-        "data": {
-            "object": {
-                "id": "sub_1",
-                "object": "subscription",
-                "customer": customer,
-                "status": status,
-                "cancel_at_period_end": cancel_at_period_end,
-                "current_period_start": PERIOD[0],
-                "current_period_end": PERIOD[1],
-                "trial_end": None,
-                "items": {"data": [{"price": {"id": "price_monthly"}}]},
-            }
-        },
-        **extra,
+    created,
+    invoice="in_1",
+    customer="cus_reader",
+    status="paid",
+    period=PERIOD,
+    event_id=None,
+):
+    obj = shapes.invoice(
+        invoice,
+        customer=customer,
+        subscription_id="sub_1",
+        amount=1500,
+        status=status,
+        period_start=period[0],
+        period_end=period[1],
+        price_id="price_monthly",
+        created=created,
+    )
+    return shapes.event(kind, obj, created=created, event_id=event_id)
+
+
+@pytest.fixture
+def says(stripe_double):
+    """`says(obj)`: Stripe's current copy of a subscription, what a re-fetch answers."""
+
+    def put(obj):
+        stripe_double.subscriptions[obj["id"]] = obj
+        return obj
+
+    return put
+
+
+@pytest.fixture
+def active(stripe_reader, deliver, says):
+    """sub_1 created at Stripe and its first invoice paid."""
+    says(sub_obj())
+    assert deliver(sub_event("customer.subscription.created", created=T0)).json() == {
+        "status": "applied"
     }
+    assert deliver(invoice_event(created=T0 + 1)).json() == {"status": "applied"}
+    return Subscription.objects.get(provider_ref="sub_1")
 
 
-def invoice_event(event_id: str, *, created: int, invoice: str = "in_1") -> dict:
-    return {
-        "id": event_id,
-        "object": "event",
-        "type": "invoice.paid",
-        "created": created,
-        "data": {
-            "object": {
-                "id": invoice,
-                "object": "invoice",
-                "subscription": "sub_1",
-                "amount_paid": 1500,
-                "currency": "usd",
-                "created": created,
-                "lines": {"data": [{"period": {"start": PERIOD[0], "end": PERIOD[1]}}]},
-            }
-        },
-    }
+def note(event: dict) -> tuple[str, str]:
+    stored = WebhookEvent.objects.get(event_id=event["id"])
+    return stored.status, stored.note
 
 
-def test_valid_events_create_the_subscription_and_record_the_payment(stripe_reader, deliver):
-    created = deliver(subscription_event("evt_1", created=T0, kind="customer.subscription.created"))
-    paid = deliver(invoice_event("evt_2", created=T0 + 1))
-    assert (created.status_code, created.json()) == (200, {"status": "applied"})
-    assert paid.status_code == 200
-    sub = Subscription.objects.get(user=stripe_reader)
-    assert (sub.status, sub.provider, sub.provider_ref, sub.paid_periods) == (
+def test_created_subscription_and_paid_invoice_in_the_pinned_shape(active, stripe_reader):
+    assert (active.user, active.status, active.provider, active.paid_periods) == (
+        stripe_reader,
         Status.ACTIVE,
         "stripe",
-        "sub_1",
         1,
+    )
+    assert (active.current_period_start, active.current_period_end) == (
+        at(PERIOD[0]),
+        at(PERIOD[1]),
     )
     assert [(e.kind, e.amount_minor, e.provider_ref) for e in LedgerEntry.objects.all()] == [
         ("charge", 1500, "in_1")
     ]
+
+
+def test_payment_succeeded_after_paid_is_the_same_payment(active, deliver):
+    again = invoice_event("invoice.payment_succeeded", created=T0 + 2)
+    assert deliver(again).json() == {"status": "applied"}
+    assert note(again) == (WebhookStatus.APPLIED, "charge already recorded")
+    assert LedgerEntry.objects.count() == 1
+
+
+def test_an_open_invoice_is_not_a_payment(active, deliver):
+    unpaid = invoice_event(
+        "invoice.payment_succeeded", created=T0 + 2, invoice="in_2", status="open"
+    )
+    assert deliver(unpaid).json() == {"status": "ignored"}
+    assert note(unpaid) == (WebhookStatus.IGNORED, "invoice in_2 is open, not paid")
+    assert LedgerEntry.objects.count() == 1
+
+
+def test_existing_subscription_moves_active_past_due_canceled(active, deliver, says):
+    says(sub_obj(status="past_due", period=NEXT))
+    failed = invoice_event(
+        "invoice.payment_failed", created=T0 + 100, invoice="in_2", status="open", period=NEXT
+    )
+    assert deliver(failed).json() == {"status": "applied"}
+    assert deliver(sub_event(created=T0 + 101, status="past_due", period=NEXT)).json() == {
+        "status": "applied"
+    }
+    active.refresh_from_db()
+    assert (active.status, active.current_period_end) == (Status.PAST_DUE, at(NEXT[1]))
+    canceled = sub_obj(status="canceled", period=NEXT)
+    says(canceled)
+    deleted = shapes.event("customer.subscription.deleted", canceled, created=T0 + 200)
+    assert deliver(deleted).json() == {"status": "applied"}
+    active.refresh_from_db()
+    assert active.status == Status.EXPIRED
+    assert [e.kind for e in active.events.order_by("pk")][-1] == "expired"
+    assert LedgerEntry.objects.count() == 1  # the failed invoice recorded no money
+
+
+def test_cancel_at_period_end_and_resume_at_stripe_are_mirrored(active, deliver, says):
+    says(sub_obj(cancel=True))
+    deliver(sub_event(created=T0 + 10, cancel=True))
+    active.refresh_from_db()
+    assert (active.status, active.auto_renew) == (Status.CANCELLED, False)
+    says(sub_obj())
+    deliver(sub_event(created=T0 + 20))
+    active.refresh_from_db()
+    assert (active.status, active.auto_renew) == (Status.ACTIVE, True)
 
 
 @pytest.mark.parametrize(
@@ -110,10 +194,7 @@ def test_valid_events_create_the_subscription_and_record_the_payment(stripe_read
 def test_unverifiable_deliveries_are_refused_and_change_nothing(
     stripe_reader, deliver, tampering, caplog
 ):
-    response = deliver(
-        subscription_event("evt_1", created=T0, kind="customer.subscription.created"),
-        **tampering,
-    )
+    response = deliver(sub_event("customer.subscription.created", created=T0), **tampering)
     assert (response.status_code, response.json()) == (400, {"error": "invalid_signature"})
     assert not Subscription.objects.exists() and not WebhookEvent.objects.exists()
     assert "Stripe webhook refused" in caplog.text
@@ -124,6 +205,14 @@ def test_unreadable_or_unsigned_payloads_get_a_json_error(stripe_reader, client,
     response = client.post("/webhooks/stripe/", data=b"{", content_type="application/json")
     assert response.status_code == 400 and response.json()["error"] == "invalid_signature"
     assert client.get("/webhooks/stripe/").status_code == 405
+
+
+def test_a_signed_event_missing_a_field_of_the_pinned_version_is_a_400(stripe_reader, deliver):
+    event = sub_event("customer.subscription.created", created=T0)
+    del event["data"]["object"]["items"]
+    response = deliver(event)
+    assert (response.status_code, response.json()) == (400, {"error": "invalid_payload"})
+    assert not Subscription.objects.exists()
 
 
 def test_missing_secret_is_an_operator_error_not_a_crash(client, settings, caplog):
@@ -138,75 +227,174 @@ def test_missing_secret_is_an_operator_error_not_a_crash(client, settings, caplo
     assert "STRIPE_WEBHOOK_SECRET is not set" in caplog.text
 
 
-def test_replayed_event_changes_nothing(stripe_reader, deliver):
-    deliver(subscription_event("evt_1", created=T0, kind="customer.subscription.created"))
-    deliver(invoice_event("evt_2", created=T0 + 1))
-    deliver(
-        subscription_event(
-            "evt_3", created=T0 + 5, kind="customer.subscription.deleted", status="canceled"
-        )
-    )
-    replay = deliver(invoice_event("evt_2", created=T0 + 1))
-    again = deliver(subscription_event("evt_1", created=T0, kind="customer.subscription.created"))
-    assert replay.json() == again.json() == {"status": "duplicate"}
+def test_replayed_event_changes_nothing(active, deliver, says):
+    says(sub_obj(status="canceled"))
+    deliver(sub_event("customer.subscription.deleted", created=T0 + 5, status="canceled"))
+    replay = deliver(invoice_event(created=T0 + 1, event_id=WebhookEvent.objects.last().event_id))
+    assert replay.json() == {"status": "duplicate"}
     assert LedgerEntry.objects.count() == 1
     assert Subscription.objects.get().status == Status.EXPIRED
-    assert WebhookEvent.objects.count() == 3
 
 
-def test_out_of_order_pair_ends_in_the_latest_state(stripe_reader, deliver):
-    # Stripe sends created (t0) then updated with cancel_at_period_end (t0+10); they arrive
-    # the other way round.
-    later = subscription_event("evt_b", created=T0 + 10, cancel_at_period_end=True)
-    earlier = subscription_event("evt_a", created=T0, kind="customer.subscription.created")
-    assert deliver(later).json() == {"status": "applied"}
-    assert deliver(earlier).json() == {"status": "applied"}
-    sub = Subscription.objects.get()
-    assert (sub.status, sub.auto_renew) == (Status.CANCELLED, False)
-    assert WebhookEvent.objects.get(event_id="evt_a").note == "older than the state already applied"
+# ---------------------------------------------------------------- who may change what
 
 
-def test_deletion_then_a_late_update_stays_expired(stripe_reader, deliver):
-    deliver(subscription_event("evt_1", created=T0, kind="customer.subscription.created"))
-    deliver(
-        subscription_event(
-            "evt_3", created=T0 + 20, kind="customer.subscription.deleted", status="canceled"
-        )
+def test_a_subscription_event_naming_another_customer_is_refused(active, other_reader, deliver):
+    forged = sub_event(created=T0 + 10, status="canceled", customer="cus_other")
+    assert deliver(forged).json() == {"status": "ignored"}
+    assert note(forged) == (
+        WebhookStatus.IGNORED,
+        "subscription sub_1 belongs to another reader than customer cus_other",
     )
-    deliver(subscription_event("evt_2", created=T0 + 10, status="past_due"))
-    assert Subscription.objects.get().status == Status.EXPIRED
+    active.refresh_from_db()
+    assert (active.user.email, active.status) == ("stripe-reader@example.com", Status.ACTIVE)
+
+
+def test_an_invoice_naming_another_customer_is_refused(active, other_reader, deliver):
+    forged = invoice_event(created=T0 + 10, invoice="in_9", customer="cus_other")
+    assert deliver(forged).json() == {"status": "ignored"}
+    assert note(forged)[1] == "subscription sub_1 belongs to another reader than customer cus_other"
+    failed = invoice_event(
+        "invoice.payment_failed",
+        created=T0 + 11,
+        invoice="in_8",
+        customer="cus_other",
+        status="open",
+    )
+    assert deliver(failed).json() == {"status": "ignored"}
+    assert LedgerEntry.objects.count() == 1
+    active.refresh_from_db()
+    assert active.status == Status.ACTIVE
+
+
+def test_a_checkout_session_for_another_reader_is_refused(active, other_reader, deliver):
+    session = shapes.checkout_session(
+        "cs_1",
+        customer="cus_reader",
+        client_reference_id=str(other_reader.pk),
+        url="https://checkout.stripe.test/cs_1",
+        success_url="http://testserver/checkout/return/",
+        cancel_url="http://testserver/",
+        status="complete",
+        payment_status="paid",
+        subscription_id="sub_1",
+    )
+    event = shapes.event("checkout.session.completed", session, created=T0 + 3)
+    assert deliver(event).json() == {"status": "ignored"}
+    assert "was started by another reader" in note(event)[1]
 
 
 def test_event_for_another_account_is_ignored_and_logged(stripe_reader, deliver, caplog):
-    event = subscription_event(
-        "evt_1", created=T0, kind="customer.subscription.created", account="acct_elsewhere"
+    event = shapes.event(
+        "customer.subscription.created", sub_obj(), created=T0, account="acct_elsewhere"
     )
     response = deliver(event)
     assert (response.status_code, response.json()) == (200, {"status": "ignored"})
     assert not Subscription.objects.exists()
-    stored = WebhookEvent.objects.get()
-    assert (stored.status, stored.note) == (
-        WebhookStatus.IGNORED,
-        "event for another Stripe account acct_elsewhere",
-    )
+    assert note(event) == (WebhookStatus.IGNORED, "event for another Stripe account acct_elsewhere")
     assert "acct_elsewhere" in caplog.text
 
 
-def test_event_for_an_unknown_customer_is_ignored(stripe_reader, deliver):
-    response = deliver(subscription_event("evt_1", created=T0, customer="cus_stranger"))
-    assert response.json() == {"status": "ignored"}
+def test_event_for_our_connected_account_is_accepted(stripe_reader, deliver, settings, says):
+    settings.STRIPE_ACCOUNT_ID = "acct_ours"
+    says(sub_obj())
+    event = shapes.event(
+        "customer.subscription.created", sub_obj(), created=T0, account="acct_ours"
+    )
+    assert deliver(event).json() == {"status": "applied"}
+
+
+@pytest.mark.parametrize(
+    ("key", "livemode", "refused"),
+    [
+        ("sk_test_masthead", True, "a live-mode event reached a test-mode key"),
+        ("sk_live_masthead", False, "a test-mode event reached a live-mode key"),
+    ],
+)
+def test_events_of_the_other_mode_are_ignored(
+    stripe_reader, deliver, settings, key, livemode, refused
+):
+    settings.STRIPE_SECRET_KEY = key
+    event = shapes.event("customer.subscription.created", sub_obj(), created=T0, livemode=livemode)
+    assert deliver(event).json() == {"status": "ignored"}
+    assert note(event) == (WebhookStatus.IGNORED, refused)
     assert not Subscription.objects.exists()
 
 
-def test_failed_event_is_stored_answered_500_and_retried_by_the_operator(
-    stripe_reader, deliver, catalog
+def test_event_for_an_unknown_customer_is_ignored(stripe_reader, deliver):
+    event = sub_event(created=T0, customer="cus_stranger")
+    assert deliver(event).json() == {"status": "ignored"}
+    assert note(event)[1] == "unknown customer cus_stranger"
+    assert not Subscription.objects.exists()
+
+
+def test_a_subscription_state_that_grants_nothing_is_stored_quietly(stripe_reader, deliver):
+    event = sub_event("customer.subscription.created", created=T0, status="incomplete")
+    assert deliver(event).json() == {"status": "ignored"}
+    assert note(event)[1] == "subscription status incomplete grants nothing yet"
+
+
+# ---------------------------------------------------------------- order
+
+
+def test_an_older_event_arriving_later_is_skipped(active, deliver, says):
+    says(sub_obj(cancel=True))
+    later = sub_event(created=T0 + 10, cancel=True)
+    earlier = sub_event(created=T0 + 5)
+    assert deliver(later).json() == {"status": "applied"}
+    assert deliver(earlier).json() == {"status": "applied"}
+    active.refresh_from_db()
+    assert (active.status, active.auto_renew) == (Status.CANCELLED, False)
+    assert note(earlier)[1] == "older than the state already applied"
+
+
+def test_an_earlier_period_is_skipped_whatever_its_event_time(active, deliver, says):
+    says(sub_obj(period=NEXT))
+    deliver(sub_event(created=T0 + 10, period=NEXT))
+    stale = sub_event(created=T0 + 20, status="past_due", period=PERIOD)
+    assert deliver(stale).json() == {"status": "applied"}
+    assert note(stale)[1] == "an earlier period than the one already applied"
+    active.refresh_from_db()
+    assert (active.status, active.current_period_end) == (Status.ACTIVE, at(NEXT[1]))
+
+
+@pytest.mark.parametrize("order", ["as sent", "reversed"])
+def test_events_in_the_same_second_end_in_stripes_current_state(
+    active, deliver, says, stripe_double, order
 ):
+    # Two changes in one second: the event times cannot order them, Stripe's copy does.
+    says(sub_obj(status="past_due"))
+    first = sub_event(created=T0 + 50, status="active", cancel=True)
+    second = sub_event(created=T0 + 50, status="past_due")
+    pair = [first, second] if order == "as sent" else [second, first]
+    for event in pair:
+        assert deliver(event).json() == {"status": "applied"}
+    active.refresh_from_db()
+    assert active.status == Status.PAST_DUE
+    fetched = [r for r in stripe_double.requests if r.path == "/v1/subscriptions/sub_1"]
+    assert fetched and all(r.method == "GET" for r in fetched)
+
+
+def test_deletion_then_a_late_update_stays_expired(active, deliver, says):
+    says(sub_obj(status="canceled"))
+    deliver(sub_event("customer.subscription.deleted", created=T0 + 20, status="canceled"))
+    late = sub_event(created=T0 + 30, status="active")
+    deliver(late)
+    assert Subscription.objects.get().status == Status.EXPIRED
+
+
+# ---------------------------------------------------------------- failures and retries
+
+
+def test_failed_event_is_stored_answered_500_and_retried_by_the_operator(
+    stripe_reader, deliver, catalog, says, settings
+):
+    settings.PAYMENT_PROVIDER = "test"  # a local subscription with a test card
     local = actions.subscribe(
         stripe_reader, plan=catalog.monthly, card=card(stripe_reader), now=NOW
     )
-    response = deliver(
-        subscription_event("evt_1", created=T0, kind="customer.subscription.created")
-    )
+    says(sub_obj())
+    response = deliver(sub_event("customer.subscription.created", created=T0, event_id="evt_1"))
     assert (response.status_code, response.json()) == (500, {"error": "apply_failed"})
     assert WebhookEvent.objects.get().status == WebhookStatus.FAILED
     # The runbook: end the conflicting subscription, then apply the stored event again.
@@ -217,13 +405,43 @@ def test_failed_event_is_stored_answered_500_and_retried_by_the_operator(
     assert Subscription.objects.get(provider="stripe").status == Status.ACTIVE
 
 
-def test_invoice_before_its_subscription_is_retried_and_then_recorded(stripe_reader, deliver):
-    invoice = invoice_event("evt_2", created=T0 + 1) | {}
-    invoice["data"]["object"]["customer"] = "cus_reader"
+def test_invoice_before_its_subscription_is_retried_and_then_recorded(stripe_reader, deliver, says):
+    invoice = invoice_event(created=T0 + 1)
     early = deliver(invoice)
     assert (early.status_code, early.json()) == (500, {"error": "apply_failed"})
     assert LedgerEntry.objects.count() == 0
-    deliver(subscription_event("evt_1", created=T0, kind="customer.subscription.created"))
+    says(sub_obj())
+    deliver(sub_event("customer.subscription.created", created=T0))
     retried = deliver(invoice)  # Stripe delivers it again
     assert retried.json() == {"status": "applied"}
     assert [e.amount_minor for e in LedgerEntry.objects.all()] == [1500]
+
+
+def test_a_completed_checkout_before_its_subscription_event_mirrors_stripes_copy(
+    stripe_reader, deliver, says
+):
+    says(sub_obj())
+    session = shapes.checkout_session(
+        "cs_1",
+        customer="cus_reader",
+        client_reference_id=str(stripe_reader.pk),
+        url="https://checkout.stripe.test/cs_1",
+        success_url="http://testserver/checkout/return/",
+        cancel_url="http://testserver/",
+        status="complete",
+        payment_status="paid",
+        subscription_id="sub_1",
+    )
+    event = shapes.event("checkout.session.completed", session, created=T0 + 3)
+    assert deliver(event).json() == {"status": "applied"}
+    assert note(event)[1] == "subscription mirrored from Stripe"
+    sub = Subscription.objects.get(provider_ref="sub_1")
+    assert (sub.user, sub.status) == (stripe_reader, Status.ACTIVE)
+    # Stripe's own subscription event, older, then arrives: nothing changes.
+    created = sub_event("customer.subscription.created", created=T0)
+    assert deliver(created).json() == {"status": "applied"}
+    assert note(created)[1] == "older than the state already applied"
+    again = shapes.event("checkout.session.completed", session, created=T0 + 4)
+    assert deliver(again).json() == {"status": "applied"}
+    assert note(again)[1] == "subscription already mirrored"
+    assert Subscription.objects.count() == 1

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from masthead.billing.models import LedgerEntry, WebhookEvent, WebhookStatus
+from masthead.billing.models import LedgerEntry, Payment, WebhookEvent, WebhookStatus
 from masthead.billing.webhooks import apply_stored
 
 
@@ -27,6 +27,16 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     list_display = ["receipt_number", "at", "user", "kind", "amount_text", "description", "actor"]
     list_filter = ["kind", "provider"]
     search_fields = ["user__email", "provider_ref"]
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    """Provider money movements in two phases; pending ones are settled by the reconcile
+    job (docs/billing.md), never by hand."""
+
+    list_display = ["idempotency_key", "at", "user", "kind", "amount_text", "status", "error"]
+    list_filter = ["status", "kind", "purpose", "provider"]
+    search_fields = ["idempotency_key", "provider_ref", "user__email"]
 
 
 @admin.action(description="Apply the selected failed events again")

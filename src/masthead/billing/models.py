@@ -11,8 +11,8 @@ from django.db import models
 from django.db.models import Q, Sum
 from django.utils.translation import gettext_lazy as _
 
-from masthead.subscriptions.models import AppendOnlyQuerySet
-from masthead.subscriptions.money import format_money
+from masthead.core.history import AppendOnlyModel
+from masthead.core.money import format_money
 
 
 class PaymentMethod(models.Model):
@@ -63,7 +63,7 @@ class EntryKind(models.TextChoices):
     REFUND = "refund", _("Refund")
 
 
-class LedgerEntry(models.Model):
+class LedgerEntry(AppendOnlyModel):
     """Money that moved: charges are positive; credits and refunds are negative."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -83,14 +83,16 @@ class LedgerEntry(models.Model):
     description = models.CharField(max_length=200)
     provider = models.CharField(max_length=20)
     provider_ref = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    # The provider payment this row settles (None for credits and money never at a provider).
+    payment = models.ForeignKey(
+        "billing.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     reason = models.TextField(blank=True)
     at = models.DateTimeField(help_text=_("Business time (the Masthead clock)."))
     recorded_at = models.DateTimeField(auto_now_add=True)
-
-    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["at", "pk"]
@@ -111,14 +113,6 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.receipt_number} {self.kind} {self.amount_text}"
-
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if self.pk is not None:
-            raise TypeError("Ledger rows are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        raise TypeError("Ledger rows are append-only.")
 
     @property
     def receipt_number(self) -> str:
@@ -157,3 +151,83 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.event_type} ({self.status})"
+
+
+class PaymentKind(models.TextChoices):
+    CHARGE = "charge", _("Charge")
+    REFUND = "refund", _("Refund")
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", _("Pending (outcome not yet known)")
+    SUCCEEDED = "succeeded", _("Succeeded (settled in the ledger)")
+    FAILED = "failed", _("Failed (declined, or never reached the provider)")
+
+
+class Payment(models.Model):
+    """One money movement at the provider, in two phases (decision 0018).
+
+    Written `pending` with its idempotency key before the provider is called (no lock held,
+    no transaction open during the call), then settled: `succeeded` together with its ledger
+    row, or `failed`. A pending payment whose outcome is unknown (a timeout, a crash between
+    the provider's answer and our commit) is settled by the reconcile job, which asks the
+    provider by the same key. The key is derived from what is paid for (the checkout form's
+    key, the subscription and period), so a retry after a rollback reuses it.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=8, choices=PaymentKind.choices)
+    status = models.CharField(
+        max_length=9, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
+    )
+    # What it pays for ("checkout-<form key>", "sub-<id>-period-<n>", "refund-<charge id>"):
+    # every attempt for the same thing shares it; the idempotency key is per attempt.
+    subject = models.CharField(max_length=120, db_index=True)
+    idempotency_key = models.CharField(max_length=140, unique=True)
+    # What settling it means, for the layer above (subscriptions): e.g. "subscribe".
+    purpose = models.CharField(max_length=20)
+    context = models.JSONField(default=dict, blank=True)
+    amount_minor = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    provider = models.CharField(max_length=20)
+    card_ref = models.CharField(max_length=100, blank=True)
+    charge_ref = models.CharField(
+        max_length=100, blank=True, help_text=_("Refunds: the provider's id of the charge.")
+    )
+    off_session = models.BooleanField(default=False)
+    description = models.CharField(max_length=200)
+    provider_ref = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+    at = models.DateTimeField(help_text=_("Business time (the Masthead clock)."))
+    settled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["status", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.idempotency_key} {self.kind} {self.amount_text} ({self.status})"
+
+    @property
+    def amount_text(self) -> str:
+        return format_money(self.amount_minor, self.currency)
+
+
+class TestProviderRecord(models.Model):
+    """The built-in test provider's own books: what it charged and refunded, by idempotency
+    key, so a retried request is the same charge and `find_charge` can answer the reconcile
+    job (a real provider keeps these on its side)."""
+
+    __test__ = False  # not a pytest class
+    kind = models.CharField(max_length=8, choices=PaymentKind.choices)
+    idempotency_key = models.CharField(max_length=140, unique=True)
+    provider_ref = models.CharField(max_length=100)
+    amount_minor = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.provider_ref} {self.amount_minor}"

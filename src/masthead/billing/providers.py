@@ -1,9 +1,10 @@
 """Payment providers behind one interface.
 
 `test` (the embedded default) needs no network: documented card numbers succeed, decline, or
-fail on renewal. `stripe` uses the official SDK; its card collection (Checkout) sits behind
-`start_checkout` so tests can replace it. Every charge carries an idempotency key derived from
-(subscription, period), so a retried charge is the same charge at the provider too.
+fail on renewal. `stripe` (`billing/stripe/provider.py`) uses the official SDK at the API
+version it pins; cards are collected by Stripe Checkout and replaced in the Stripe customer
+portal. Every charge carries an idempotency key derived from (subscription, period), so a
+retried charge is the same charge at the provider too.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 
@@ -25,7 +26,19 @@ class CardDeclined(PaymentError):
 
 
 class ChargeFailed(PaymentError):
-    pass
+    """The provider answered no (a decline): definitive, nothing was taken."""
+
+
+class PaymentPending(PaymentError):
+    """The provider's answer is unknown (a timeout, a crash before we recorded it). The
+    payment stays pending under its idempotency key; the reconcile job settles it."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(
+            message
+            or "We could not confirm the payment with the payment provider yet. It will be "
+            "confirmed within a few minutes; you will not be charged twice."
+        )
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,14 @@ class PaymentProvider(Protocol):
     ) -> Charge: ...
 
     def refund(self, *, charge_ref: str, amount_minor: int, idempotency_key: str) -> str: ...
+
+    def find_charge(self, *, idempotency_key: str) -> Charge | None:
+        """The succeeded charge made with this key, or None if the provider never made one."""
+        ...
+
+    def find_refund(self, *, idempotency_key: str) -> str | None:
+        """The refund made with this key, or None if the provider never made one."""
+        ...
 
 
 # The test provider's documented cards (docs/billing.md).
@@ -146,113 +167,68 @@ class TestProvider:
         description: str,
         off_session: bool,
     ) -> Charge:
+        from masthead.billing.models import PaymentKind, TestProviderRecord
+
         if off_session and card_ref.startswith("test_pm_renewalfails_"):
             raise ChargeFailed("The card was declined on renewal (test card ...0341).")
-        # Deterministic per idempotency key, like a provider answering a retried request.
-        return Charge(provider_ref=f"test_ch_{_digest(idempotency_key)}", amount_minor=amount_minor)
+        # One charge per idempotency key, like a provider answering a retried request.
+        record, _ = TestProviderRecord.objects.get_or_create(
+            idempotency_key=idempotency_key,
+            defaults={
+                "kind": PaymentKind.CHARGE,
+                "provider_ref": f"test_ch_{_digest(idempotency_key)}",
+                "amount_minor": amount_minor,
+            },
+        )
+        return Charge(provider_ref=record.provider_ref, amount_minor=record.amount_minor)
 
     def refund(self, *, charge_ref: str, amount_minor: int, idempotency_key: str) -> str:
-        return f"test_re_{_digest(idempotency_key)}"
+        from masthead.billing.models import PaymentKind, TestProviderRecord
 
-
-class StripeProvider:
-    """Stripe through the official SDK. Cards are collected by Stripe Checkout, never here."""
-
-    name = "stripe"
-    collects_cards_on_site = False
-    _CHECKOUT_MODES: ClassVar[dict[str, str]] = {"subscription": "subscription"}
-
-    def __init__(self) -> None:
-        import stripe
-
-        self.client = stripe.StripeClient(
-            settings.STRIPE_SECRET_KEY or "sk_test_unset",
-            base_addresses={"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else {},
+        record, _ = TestProviderRecord.objects.get_or_create(
+            idempotency_key=idempotency_key,
+            defaults={
+                "kind": PaymentKind.REFUND,
+                "provider_ref": f"test_re_{_digest(idempotency_key)}",
+                "amount_minor": amount_minor,
+            },
         )
+        return record.provider_ref
 
-    def customer_for(self, user: Any) -> str:
-        from masthead.billing.models import ProviderCustomer
+    def find_charge(self, *, idempotency_key: str) -> Charge | None:
+        from masthead.billing.models import PaymentKind, TestProviderRecord
 
-        existing = ProviderCustomer.objects.filter(user=user, provider=self.name).first()
-        if existing:
-            return existing.provider_ref
-        customer = self.client.v1.customers.create(
-            params={"email": user.email, "metadata": {"masthead_user_id": str(user.pk)}},
-            options={"idempotency_key": f"customer-{user.pk}"},
-        )
-        ProviderCustomer.objects.get_or_create(
-            user=user, provider=self.name, defaults={"provider_ref": customer.id}
-        )
-        return customer.id
+        record = TestProviderRecord.objects.filter(
+            idempotency_key=idempotency_key, kind=PaymentKind.CHARGE
+        ).first()
+        return Charge(record.provider_ref, record.amount_minor) if record else None
 
-    def save_card(self, user: Any, card: CardDetails, *, now: datetime) -> SavedCard:
-        raise CardDeclined("Cards are entered on Stripe's checkout page.")
+    def find_refund(self, *, idempotency_key: str) -> str | None:
+        from masthead.billing.models import PaymentKind, TestProviderRecord
 
-    def start_checkout(
-        self, *, user: Any, plan: Any, offer: Any, success_url: str, cancel_url: str
-    ) -> str:
-        """A Stripe Checkout URL for the server's price (never a client-sent amount)."""
-        params: Any = {
-            "mode": "subscription",
-            "customer": self.customer_for(user),
-            "line_items": [{"price": plan.stripe_price_id, "quantity": 1}],
-            "success_url": success_url,
-            "cancel_url": cancel_url,
-            "client_reference_id": str(user.pk),
-            "metadata": {"masthead_plan": plan.slug, "masthead_offer": offer.code if offer else ""},
-        }
-        if offer is not None and offer.kind == "trial":
-            params["subscription_data"] = {"trial_period_days": offer.trial_days}
-        session = self.client.v1.checkout.sessions.create(params=params)
-        return str(session.url)
-
-    def create_subscription(self, *, user: Any, plan: Any, card_token: str) -> Any:
-        """Server-side subscription for a customer whose card Stripe already holds."""
-        customer = self.customer_for(user)
-        self.client.v1.customers.payment_sources.create(customer, params={"source": card_token})
-        return self.client.v1.subscriptions.create(
-            params={"customer": customer, "items": [{"plan": plan.stripe_price_id}]}
-        )
-
-    def charge(
-        self,
-        *,
-        user: Any,
-        card_ref: str,
-        amount_minor: int,
-        currency: str,
-        idempotency_key: str,
-        description: str,
-        off_session: bool,
-    ) -> Charge:
-        import stripe
-
-        try:
-            intent = self.client.v1.payment_intents.create(
-                params={
-                    "amount": amount_minor,
-                    "currency": currency.lower(),
-                    "customer": self.customer_for(user),
-                    "payment_method": card_ref,
-                    "confirm": True,
-                    "off_session": off_session,
-                    "description": description,
-                },
-                options={"idempotency_key": idempotency_key},
-            )
-        except stripe.CardError as exc:
-            raise ChargeFailed(exc.user_message or DECLINED_MESSAGE) from exc
-        return Charge(provider_ref=intent.id, amount_minor=amount_minor)
-
-    def refund(self, *, charge_ref: str, amount_minor: int, idempotency_key: str) -> str:
-        refund = self.client.v1.refunds.create(
-            params={"payment_intent": charge_ref, "amount": amount_minor},
-            options={"idempotency_key": idempotency_key},
-        )
-        return str(refund.id)
+        record = TestProviderRecord.objects.filter(
+            idempotency_key=idempotency_key, kind=PaymentKind.REFUND
+        ).first()
+        return record.provider_ref if record else None
 
 
-PROVIDERS: dict[str, type] = {"test": TestProvider, "stripe": StripeProvider}
+def __getattr__(name: str) -> Any:
+    """`providers.StripeProvider` stays importable; it lives in `billing/stripe/provider.py`
+    (imported lazily: that module imports this one)."""
+    if name == "StripeProvider":
+        from masthead.billing.stripe.provider import StripeProvider
+
+        return StripeProvider
+    raise AttributeError(name)
+
+
+def _stripe() -> Any:
+    from masthead.billing.stripe.provider import StripeProvider
+
+    return StripeProvider()
+
+
+PROVIDERS: dict[str, Any] = {"test": TestProvider, "stripe": _stripe}
 
 
 def get_provider(name: str | None = None) -> Any:

@@ -1,8 +1,10 @@
-"""Stripe webhooks: verified (signature and timestamp), stored by event id, applied once.
+"""Provider webhooks: verified (signature and timestamp), stored by event id, applied once.
 
-A replayed event id changes nothing; an event older than the state already applied is
-skipped (actions.apply_provider_state compares times); an event for another Stripe account
-or an unknown customer is stored as ignored and logged. A failure is stored as failed and
+This module only verifies and stores; what an event means is decided above the payments
+layer by the applier registered for its provider (`register_applier`; Stripe's lives in
+`masthead.subscriptions.stripe_events`). A replayed event id changes nothing; an applier
+raises `Ignored` for an event that is not for us (stored as ignored and logged) and
+`NotYetApplicable` for one that must be delivered again. A failure is stored as failed and
 answered with 500, so Stripe retries; `masthead billing_webhooks retry` re-applies it.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,21 +20,11 @@ import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from masthead.billing.models import ProviderCustomer, WebhookEvent, WebhookStatus
-from masthead.subscriptions import actions
-from masthead.subscriptions.models import Plan, Status, Subscription
+from masthead.billing.models import WebhookEvent, WebhookStatus
+from masthead.billing.stripe import events as stripe_events
 
 log = logging.getLogger("masthead.billing.webhooks")
 TOLERANCE_SECONDS = 300
-
-STRIPE_STATUS = {
-    "trialing": Status.TRIALING,
-    "active": Status.ACTIVE,
-    "past_due": Status.PAST_DUE,
-    "canceled": Status.EXPIRED,
-    "unpaid": Status.EXPIRED,
-    "incomplete_expired": Status.EXPIRED,
-}
 
 
 class Ignored(Exception):
@@ -47,7 +40,29 @@ class NotYetApplicable(Exception):
     subscription): answered 500 so Stripe delivers it again later."""
 
 
-def _time(value: Any) -> datetime:
+Applier = Callable[[dict[str, Any]], str]
+_APPLIERS: dict[str, Applier] = {}
+
+
+def register_applier(provider: str) -> Callable[[Applier], Applier]:
+    """Register `fn(event payload) -> note` as what a verified event of `provider` does."""
+
+    def wrap(fn: Applier) -> Applier:
+        _APPLIERS[provider] = fn
+        return fn
+
+    return wrap
+
+
+def apply_event(provider: str, event: dict[str, Any]) -> str:
+    applier = _APPLIERS.get(provider)
+    if applier is None:
+        raise Ignored(f"no applier registered for {provider} events")
+    return applier(event)
+
+
+def time_of(value: Any) -> datetime:
+    """A provider's Unix timestamp as an aware datetime."""
     return datetime.fromtimestamp(int(value), tz=UTC)
 
 
@@ -60,11 +75,12 @@ def receive_stripe(payload: bytes, signature: str | None) -> tuple[int, dict[str
     try:
         stripe.Webhook.construct_event(payload, signature or "", secret, TOLERANCE_SECONDS)
         event = json.loads(payload)
-        event_id, event_type, created = event["id"], event["type"], _time(event["created"])
+        event_id, event_type, created = event["id"], event["type"], time_of(event["created"])
+        stripe_events.parse(event)  # every field the pinned version always sends is there
     except stripe.SignatureVerificationError as exc:
         log.warning("Stripe webhook refused: %s", exc)
         return 400, {"error": "invalid_signature"}
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         log.warning("Stripe webhook refused: unreadable payload")
         return 400, {"error": "invalid_payload"}
     try:
@@ -89,7 +105,7 @@ def receive_stripe(payload: bytes, signature: str | None) -> tuple[int, dict[str
 def apply_stored(stored: WebhookEvent) -> tuple[int, dict[str, str]]:
     try:
         with transaction.atomic():
-            note = apply_event(stored.payload)
+            note = apply_event(stored.provider, stored.payload)
         stored.status, stored.note = WebhookStatus.APPLIED, note
     except Ignored as exc:
         level = logging.DEBUG if isinstance(exc, Unused) else logging.WARNING
@@ -102,75 +118,3 @@ def apply_stored(stored: WebhookEvent) -> tuple[int, dict[str, str]]:
     if stored.status == WebhookStatus.FAILED:
         return 500, {"error": "apply_failed"}
     return 200, {"status": str(stored.status)}
-
-
-def _user_for_customer(customer: str) -> Any:
-    found = ProviderCustomer.objects.filter(provider="stripe", provider_ref=customer).first()
-    if found is None:
-        raise Ignored(f"unknown customer {customer}")
-    return found.user
-
-
-def _plan_for(obj: dict[str, Any]) -> Plan:
-    items = obj.get("items", {}).get("data", [])
-    price_ids = set()
-    for item in items:
-        for key in ("plan", "price"):
-            if isinstance(item.get(key), dict):
-                price_ids.add(item[key].get("id"))
-    plan = Plan.objects.filter(stripe_price_id__in=price_ids - {None, ""}).first()
-    if plan is None:
-        raise Ignored(f"no plan for Stripe prices {sorted(p for p in price_ids if p)}")
-    return plan
-
-
-def apply_event(event: dict[str, Any]) -> str:
-    if event.get("account"):
-        raise Ignored(f"event for another Stripe account {event['account']}")
-    kind = event["type"]
-    obj = event["data"]["object"]
-    if kind.startswith("customer.subscription."):
-        user = _user_for_customer(obj["customer"])
-        status = STRIPE_STATUS.get(obj["status"])
-        if kind == "customer.subscription.deleted":
-            status = Status.EXPIRED
-        if status is None:
-            raise Unused(f"subscription status {obj['status']} grants nothing yet")
-        if status == Status.ACTIVE and obj.get("cancel_at_period_end"):
-            status = Status.CANCELLED
-        result = actions.apply_provider_state(
-            user=user,
-            plan=_plan_for(obj),
-            provider="stripe",
-            provider_ref=obj["id"],
-            status=status,
-            period_start=_time(obj["current_period_start"]),
-            period_end=_time(obj["current_period_end"]),
-            trial_end=_time(obj["trial_end"]) if obj.get("trial_end") else None,
-            state_at=_time(event["created"]),
-        )
-        return "applied" if result is not None else "older than the state already applied"
-    if kind in ("invoice.paid", "invoice.payment_succeeded", "invoice.payment_failed"):
-        sub = Subscription.objects.filter(provider="stripe", provider_ref=obj.get("subscription"))
-        subscription = sub.first()
-        if subscription is None:
-            _user_for_customer(obj.get("customer", ""))  # not our customer: ignored
-            raise NotYetApplicable(f"subscription {obj.get('subscription')} not seen yet")
-        if kind == "invoice.payment_failed":
-            actions.record_payment_failure(
-                subscription, now=_time(event["created"]), reason="Stripe invoice payment failed"
-            )
-            return "payment failure recorded"
-        lines = obj.get("lines", {}).get("data", [])
-        period = lines[0]["period"] if lines else {"start": obj["created"], "end": obj["created"]}
-        entry = actions.record_provider_charge(
-            subscription,
-            provider_ref=obj["id"],
-            amount_minor=int(obj["amount_paid"]),
-            currency=obj["currency"],
-            period_start=_time(period["start"]),
-            period_end=_time(period["end"]),
-            at=_time(event["created"]),
-        )
-        return "charge recorded" if entry else "charge already recorded"
-    raise Unused(f"event type {kind} is not used")

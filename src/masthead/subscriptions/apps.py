@@ -6,4 +6,7 @@ class SubscriptionsConfig(AppConfig):
     label = "subscriptions"
 
     def ready(self) -> None:
-        from masthead.subscriptions import jobs  # noqa: F401  (registers the scheduled jobs)
+        from masthead.subscriptions import (
+            jobs,  # noqa: F401  (registers the scheduled jobs)
+            stripe_events,  # noqa: F401  (the webhook applier)
+        )

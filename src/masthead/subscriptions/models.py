@@ -15,7 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from masthead.subscriptions.money import format_money
+from masthead.core.history import AppendOnlyModel
+from masthead.core.money import format_money
 
 # How long a renewing subscription keeps access after its period ends while the renewal job
 # has not run yet (cron runs every few minutes; this only covers a late or stopped worker).
@@ -270,17 +271,10 @@ class EventKind(models.TextChoices):
     REFUNDED = "refunded", _("Refunded")
     TRIAL_REMINDER = "trial_reminder", _("Trial ending reminder sent")
     PROVIDER_SYNC = "provider_sync", _("Updated from the payment provider")
+    PAYMENT_RECORDED = "payment_recorded", _("Payment reported by the payment provider")
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
-        raise TypeError("History rows are append-only.")
-
-    def delete(self):  # type: ignore[no-untyped-def]
-        raise TypeError("History rows are append-only.")
-
-
-class SubscriptionEvent(models.Model):
+class SubscriptionEvent(AppendOnlyModel):
     """Append-only history: one row per state change, with who and why."""
 
     subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="events")
@@ -295,18 +289,8 @@ class SubscriptionEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         ordering = ["at", "pk"]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d} {self.kind} {self.from_status}->{self.to_status}"
-
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if self.pk is not None:
-            raise TypeError("History rows are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        raise TypeError("History rows are append-only.")

@@ -84,6 +84,9 @@ def account(request: HttpRequest, card_form: Any = None, status: int = 200) -> H
             "can_resume": sub is not None
             and sub.status == Status.CANCELLED
             and sub.current_period_end > now,
+            "stripe_portal": sub is not None
+            and sub.provider == "stripe"
+            and bool(sub.provider_ref),
             "card_form": card_form
             if card_form is not None
             else (CardCheckoutForm(now=now) if get_provider().collects_cards_on_site else None),

@@ -1,0 +1,161 @@
+"""The state machine as data: every allowed (from, to) move per event, and the one function
+that applies a move, saves exactly the fields it changed and writes the history row.
+
+    trialing ──renew──▶ active ──renew──▶ active
+       │ │                │  ▲ └─payment fails─▶ past_due ──retry ok──┘
+       │ └─cancel─┐       │  └──resume──┐          └─retries exhausted─▶ expired
+       │          ▼       └─cancel──▶ cancelled ──period ends──▶ expired
+       └─ends without a card ─────────────────────────────────▶ expired
+    complimentary ──end date──▶ expired
+
+A new subscription is a move from "" (nothing). Anything not in MOVES is refused with
+IllegalTransition before a single field is written.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from masthead.subscriptions.actions.errors import IllegalTransition
+from masthead.subscriptions.models import EventKind, Status, Subscription, SubscriptionEvent
+
+NEW = ""  # the "from" state of a subscription being created
+_ALL = tuple(Status.values)
+_LIVE = tuple(s for s in _ALL if s != Status.EXPIRED)
+# States a payment provider (Stripe) may report for a subscription it bills.
+PROVIDER_STATES = (Status.TRIALING, Status.ACTIVE, Status.PAST_DUE, Status.CANCELLED)
+
+MOVES: dict[str, frozenset[tuple[str, str]]] = {
+    EventKind.TRIAL_STARTED: frozenset({(NEW, Status.TRIALING)}),
+    EventKind.SUBSCRIBED: frozenset({(NEW, Status.ACTIVE)}),
+    EventKind.COMP_GRANTED: frozenset({(NEW, Status.COMPLIMENTARY)}),
+    EventKind.RENEWED: frozenset(
+        {
+            (Status.TRIALING, Status.ACTIVE),
+            (Status.ACTIVE, Status.ACTIVE),
+            (Status.PAST_DUE, Status.ACTIVE),
+        }
+    ),
+    EventKind.PAYMENT_FAILED: frozenset(
+        {
+            (Status.TRIALING, Status.PAST_DUE),
+            (Status.ACTIVE, Status.PAST_DUE),
+            (Status.PAST_DUE, Status.PAST_DUE),
+        }
+    ),
+    EventKind.CANCELLED: frozenset(
+        {(Status.TRIALING, Status.CANCELLED), (Status.ACTIVE, Status.CANCELLED)}
+    ),
+    EventKind.RESUMED: frozenset(
+        {(Status.CANCELLED, Status.ACTIVE), (Status.CANCELLED, Status.TRIALING)}
+    ),
+    EventKind.PLAN_CHANGED: frozenset(
+        {(Status.ACTIVE, Status.ACTIVE), (Status.TRIALING, Status.TRIALING)}
+    ),
+    EventKind.PLAN_CHANGE_SCHEDULED: frozenset(
+        {(Status.ACTIVE, Status.ACTIVE), (Status.TRIALING, Status.TRIALING)}
+    ),
+    EventKind.TRIAL_REMINDER: frozenset({(Status.TRIALING, Status.TRIALING)}),
+    EventKind.EXPIRED: frozenset((s, Status.EXPIRED) for s in _LIVE),
+    # Money back and provider-confirmed payments change no status.
+    EventKind.REFUNDED: frozenset((s, s) for s in _ALL),
+    EventKind.PAYMENT_RECORDED: frozenset((s, s) for s in _ALL),
+    # The provider's copy: created in any state it reports (ended ones too), then moved
+    # between the states it reports; it ends through EXPIRED.
+    EventKind.PROVIDER_SYNC: frozenset(
+        {(NEW, s) for s in (*PROVIDER_STATES, Status.EXPIRED)}
+        | {(a, b) for a in PROVIDER_STATES for b in PROVIDER_STATES}
+    ),
+}
+
+
+def allowed(event: str, from_status: str, to_status: str) -> bool:
+    return (from_status, to_status) in MOVES.get(event, frozenset())
+
+
+def _refuse(event: str, from_status: str, to_status: str) -> None:
+    if not allowed(event, from_status, to_status):
+        raise IllegalTransition(
+            f"{event}: {from_status or 'new'} -> {to_status} is not an allowed move."
+        )
+
+
+def _event(
+    sub: Subscription,
+    event: str,
+    from_status: str,
+    *,
+    at: datetime,
+    actor: Any,
+    reason: str,
+    data: dict[str, Any] | None,
+) -> None:
+    SubscriptionEvent.objects.create(
+        subscription=sub,
+        kind=event,
+        from_status=from_status,
+        to_status=sub.status,
+        at=at,
+        actor=actor if getattr(actor, "pk", None) else None,
+        reason=reason,
+        data=data or {},
+    )
+
+
+def create(
+    to: str,
+    event: str,
+    *,
+    at: datetime,
+    actor: Any = None,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Subscription:
+    """A new subscription in state `to`, with its first history row."""
+    _refuse(event, NEW, to)
+    sub = Subscription.objects.create(status=to, **fields)
+    _event(sub, event, NEW, at=at, actor=actor, reason=reason, data=data)
+    return sub
+
+
+def transition(
+    sub: Subscription,
+    to: str,
+    event: str,
+    *,
+    at: datetime,
+    actor: Any = None,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Subscription:
+    """Move a locked subscription to `to` for `event`, setting `fields`; saves the status and
+    exactly those fields, and records the history row. Refuses moves not in MOVES."""
+    from_status = sub.status
+    _refuse(event, from_status, to)
+    for name in fields:
+        Subscription._meta.get_field(name)  # FieldDoesNotExist on a typo, before any write
+    for name, value in fields.items():
+        setattr(sub, name, value)
+    sub.status = to
+    sub.save(update_fields=sorted({*fields, "status", "updated_at"}))
+    _event(sub, event, from_status, at=at, actor=actor, reason=reason, data=data)
+    return sub
+
+
+def lock(subscription: Subscription) -> Subscription:
+    """The subscription's row, locked until the transaction ends, with what actions read."""
+    return (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("plan", "offer", "next_plan", "user")
+        .get(pk=subscription.pk)
+    )
+
+
+def lock_reader(user: Any) -> None:
+    """Serialize one reader's checkouts (a double click waits for the first click)."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
