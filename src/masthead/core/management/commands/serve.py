@@ -22,7 +22,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http.request import validate_host
 
-from masthead.core.checks import production_configuration
+from masthead.core.checks import payment_provider_known, production_configuration
 
 # Production checks serve satisfies itself: it turns DEBUG off for the server (masthead.E001).
 SATISFIED_BY_SERVE = {"masthead.E001"}
@@ -73,6 +73,9 @@ def granian_argv(*, host: str, port: int, workers: int) -> list[str]:
 
 def configuration_problems() -> list[str]:
     """Why this configuration cannot serve readers; empty when it can."""
+    unknown_provider = [f"{e.msg} {e.hint}" for e in payment_provider_known(None)]
+    if unknown_provider:
+        return unknown_provider
     if settings.PRODUCTION:
         return [
             f"{error.msg} {error.hint or ''}".strip()
