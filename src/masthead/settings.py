@@ -247,6 +247,8 @@ else:
 # How often each `masthead worker` runs the scheduler tick (due items are enqueued once
 # cluster-wide whatever the number of workers).
 SCHEDULER_INTERVAL = env_int("MASTHEAD_SCHEDULER_INTERVAL", 60)
+# A failed task is retried after base, 2 x base, 4 x base, ... seconds (at most an hour).
+TASK_RETRY_BASE_SECONDS = float(env_str("MASTHEAD_TASK_RETRY_BASE_SECONDS", "30"))
 # Instances of the app (web containers, machines); with WEB_CONCURRENCY it tells `masthead
 # check` whether per-process state (SQLite, LocMem cache) would be shared by several processes.
 WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 0)  # 0: `masthead serve` picks one per core

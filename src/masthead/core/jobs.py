@@ -98,12 +98,12 @@ class JobCounts(dict[str, int]):
 # ---------------------------------------------------------------- tasks
 
 
-@background_task(attempts=5, backoff=timedelta(seconds=30))
+@background_task(attempts=5)
 def run_periodic_job(name: str, now: str) -> int:
     return _JOBS[name].fn(datetime.fromisoformat(now))
 
 
-@background_task(attempts=5, backoff=timedelta(seconds=30))
+@background_task(attempts=5)
 def run_item(name: str, key: str, now: str) -> int:
     return _ITEM_JOBS[name].handle(key, datetime.fromisoformat(now))
 

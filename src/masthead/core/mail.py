@@ -21,12 +21,11 @@ from django.utils import timezone
 
 from masthead.core.jobs import DueItem, register_items
 from masthead.core.models import OutboxEmail, OutboxStatus
-from masthead.core.tasks import background_task
+from masthead.core.tasks import background_task, backoff_delay, retry_base
 
 log = logging.getLogger("masthead.mail")
 
 DELIVERY_ATTEMPTS = 8
-DELIVERY_BACKOFF = timedelta(seconds=30)
 CLAIM_FOR = timedelta(minutes=5)  # a sender that died mid-send frees the row after this
 SWEEP_AFTER = timedelta(minutes=2)  # the on-commit task normally delivers well before this
 
@@ -124,7 +123,7 @@ def _message(row: OutboxEmail) -> EmailMessage:
     return message
 
 
-@background_task(attempts=DELIVERY_ATTEMPTS, backoff=DELIVERY_BACKOFF)
+@background_task(attempts=DELIVERY_ATTEMPTS)
 def deliver_email(pk: int) -> str:
     """Send one outbox e-mail. Idempotent: a row already sent (or being sent) is left alone."""
     now = timezone.now()
@@ -141,7 +140,7 @@ def deliver_email(pk: int) -> str:
             last_error=f"{type(exc).__name__}: {exc}"[:2000],
             claimed_until=None,
             # The task retries sooner; this only holds the sweep back meanwhile.
-            next_attempt_at=now + DELIVERY_BACKOFF * 2**row.attempts + SWEEP_AFTER,
+            next_attempt_at=now + backoff_delay(row.attempts + 1, retry_base()) + SWEEP_AFTER,
         )
         raise DeliveryFailed(f"outbox e-mail {pk}: {type(exc).__name__}: {exc}") from exc
     OutboxEmail.objects.filter(pk=pk).update(

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import DEFAULT_TASK_QUEUE_NAME, task
@@ -32,6 +33,10 @@ ATTEMPT_KWARG = "_attempt"
 MAX_DELAY = timedelta(hours=1)
 
 
+def retry_base() -> timedelta:
+    return timedelta(seconds=settings.TASK_RETRY_BASE_SECONDS)
+
+
 def backoff_delay(attempt: int, base: timedelta) -> timedelta:
     """The wait before attempt `attempt + 1`: base, 2 x base, 4 x base, ... at most an hour."""
     return min(base * (2 ** (attempt - 1)), MAX_DELAY)
@@ -40,13 +45,14 @@ def backoff_delay(attempt: int, base: timedelta) -> timedelta:
 def background_task(
     *,
     attempts: int = 5,
-    backoff: timedelta = timedelta(seconds=30),
+    backoff: timedelta | None = None,
     queue_name: str = DEFAULT_TASK_QUEUE_NAME,
     priority: int = 0,
 ) -> Callable[[F], Task]:
     """Make a module-level function a task retried `attempts` times with exponential backoff.
 
     Enqueue it like any task: `send_email.enqueue(pk)`; call it inline with `.call(pk)`.
+    `backoff` defaults to MASTHEAD_TASK_RETRY_BASE_SECONDS (30 s), read when a retry is due.
     """
 
     def wrap(fn: F) -> Task:
@@ -70,14 +76,16 @@ def _after_failure(
     kwargs: dict[str, Any],
     attempt: int,
     attempts: int,
-    backoff: timedelta,
+    backoff: timedelta | None,
     exc: Exception,
 ) -> dict[str, Any]:
     path = the_task.module_path
     backend = the_task.get_backend()
     if attempt < attempts and backend.supports_defer:
-        delay = backoff_delay(attempt, backoff)
-        run_after = timezone.now() + delay
+        delay = backoff_delay(attempt, backoff or retry_base())
+        # Whole seconds, rounded up: RQ's scheduler keeps second timestamps and would run a
+        # fractional run_after up to a second early.
+        run_after = (timezone.now() + delay + timedelta(seconds=1)).replace(microsecond=0)
         log.warning(
             "task %s attempt %s/%s failed (%s: %s); retrying in %ss",
             path,

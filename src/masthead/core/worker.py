@@ -14,19 +14,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import FrameType
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
-from django_tasks import default_task_backend
+from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 
 from masthead.core.jobs import enqueue_due_jobs
 
 log = logging.getLogger("masthead.worker")
 
 
+def backend() -> Any:
+    return task_backends[DEFAULT_TASK_BACKEND_ALIAS]
+
+
 def backend_kind() -> str:
-    return type(default_task_backend).__module__.split(".")[0]
+    """The top-level package of the configured backend: django_tasks_db, django_tasks_rq..."""
+    return type(backend()).__module__.split(".")[0]
 
 
 def _drain_database(worker_id: str) -> None:
@@ -36,7 +42,7 @@ def _drain_database(worker_id: str) -> None:
         queue_names=["*"],
         interval=0,
         batch=True,
-        backend_name=default_task_backend.alias,
+        backend_name=backend().alias,
         startup_delay=False,
         max_tasks=None,
         worker_id=worker_id,
@@ -47,9 +53,7 @@ def _drain_database(worker_id: str) -> None:
 def _pending_database() -> bool:
     from django_tasks_db.models import DBTaskResult
 
-    return DBTaskResult.objects.filter(
-        backend_name=default_task_backend.alias, status="READY"
-    ).exists()
+    return DBTaskResult.objects.filter(backend_name=backend().alias, status="READY").exists()
 
 
 def _drain_redis(worker_id: str, *, forking: bool) -> None:
@@ -58,7 +62,7 @@ def _drain_redis(worker_id: str, *, forking: bool) -> None:
     from rq.worker import SimpleWorker, Worker
 
     worker_class = Worker if forking else SimpleWorker
-    queues = sorted(default_task_backend.queues)
+    queues = sorted(backend().queues)
     worker = django_rq.get_worker(*queues, job_class=Job, worker_class=worker_class)
     worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
 
@@ -66,7 +70,7 @@ def _drain_redis(worker_id: str, *, forking: bool) -> None:
 def _pending_redis() -> bool:
     import django_rq
 
-    for name in sorted(default_task_backend.queues):
+    for name in sorted(backend().queues):
         queue = django_rq.get_queue(name)
         if queue.count or queue.scheduled_job_registry.count:
             return True
