@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib
 import signal
@@ -33,10 +34,8 @@ def load_demo_content() -> list[str]:
 
 def _die_with_parent() -> None:
     """Runs in the worker child: Linux sends it SIGTERM when the demo server exits."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def start_worker() -> subprocess.Popen[bytes] | None:
