@@ -30,9 +30,13 @@ def known_providers() -> list[str]:
     return sorted(import_string("masthead.billing.providers.PROVIDERS"))
 
 
-def web_processes() -> int:
+def database_engine() -> str:
+    return str(settings.DATABASES["default"]["ENGINE"])
+
+
+def web_processes(workers: int | None = None) -> int:
     """Processes serving the site: WEB_CONCURRENCY workers (or serve's default) x instances."""
-    workers = settings.WEB_CONCURRENCY
+    workers = workers or settings.WEB_CONCURRENCY
     if workers <= 0:
         from masthead.core.management.commands.serve import default_workers
 
@@ -81,7 +85,8 @@ def production_configuration(app_configs: object, **kwargs: object) -> list[Erro
     if settings.PRODUCTION:
         errors.extend(_payments())
         errors.extend(_email_and_tasks())
-        errors.extend(_shared_state())
+        web_workers = kwargs.get("web_workers")
+        errors.extend(_shared_state(web_workers if isinstance(web_workers, int) else None))
     return errors
 
 
@@ -153,16 +158,16 @@ def _email_and_tasks() -> list[Error]:
     return errors
 
 
-def _shared_state() -> list[Error]:
-    processes = web_processes()
+def _shared_state(workers: int | None) -> list[Error]:
+    processes = web_processes(workers)
     if processes <= 1:
         return []
     where = (
-        f"{processes} processes (WEB_CONCURRENCY={settings.WEB_CONCURRENCY or 'one per core'} "
+        f"{processes} processes ({workers or settings.WEB_CONCURRENCY or 'one per core'} workers "
         f"x MASTHEAD_INSTANCES={settings.APP_INSTANCES})"
     )
     errors: list[Error] = []
-    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if database_engine() == "django.db.backends.sqlite3":
         errors.append(
             Error(
                 f"The database is SQLite, a file on one machine, but the site runs as {where}.",

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -151,7 +152,7 @@ def _window(now: datetime, every: timedelta) -> datetime:
     return datetime.fromtimestamp(now.timestamp() // seconds * seconds, tz=UTC)
 
 
-def _enqueue_once(key: str, job: str, enqueue: Callable[[], object]) -> bool:
+def _enqueue_once(key: str, job: str, task: Any, *args: str) -> bool:
     """Claim `key` and enqueue in one transaction: another scheduler that claimed it first
     makes this one skip; an enqueue that fails releases the claim for the next tick."""
     try:
@@ -159,7 +160,7 @@ def _enqueue_once(key: str, job: str, enqueue: Callable[[], object]) -> bool:
             from masthead.core.models import ScheduledRun
 
             ScheduledRun.objects.create(key=key[:255], job=job, enqueued_at=timezone.now())
-            enqueue()
+            task.enqueue(*args)
     except IntegrityError:
         return False
     return True
@@ -176,16 +177,12 @@ def enqueue_due_jobs(now: datetime | None = None) -> JobCounts:
             if name in _JOBS:
                 window = _window(now, _JOBS[name].every)
                 key = f"{name}@{window.isoformat()}"
-                counts[name] = int(
-                    _enqueue_once(key, name, lambda n=name: run_periodic_job.enqueue(n, stamp))
-                )
+                counts[name] = int(_enqueue_once(key, name, run_periodic_job, name, stamp))
                 continue
             enqueued = 0
             for item in list(_ITEM_JOBS[name].find(now)):
                 key = f"{name}:{item.key}@{item.due.isoformat()}"
-                enqueued += _enqueue_once(
-                    key, name, lambda n=name, k=item.key: run_item.enqueue(n, k, stamp)
-                )
+                enqueued += _enqueue_once(key, name, run_item, name, item.key, stamp)
             counts[name] = enqueued
         except Exception:  # a broken job or an unreachable queue: report, go on
             log.exception("could not enqueue job %s", name)

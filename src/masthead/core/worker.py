@@ -61,7 +61,7 @@ def _drain_redis(worker_id: str, *, forking: bool) -> None:
     from django_tasks_rq.backend import Job
     from rq.worker import SimpleWorker, Worker
 
-    worker_class = Worker if forking else SimpleWorker
+    worker_class: Any = Worker if forking else SimpleWorker
     queues = sorted(backend().queues)
     worker = django_rq.get_worker(*queues, job_class=Job, worker_class=worker_class)
     worker.work(burst=True, with_scheduler=True, logging_level="WARNING")

@@ -71,7 +71,7 @@ def granian_argv(*, host: str, port: int, workers: int) -> list[str]:
     ]
 
 
-def configuration_problems() -> list[str]:
+def configuration_problems(workers: int | None = None) -> list[str]:
     """Why this configuration cannot serve readers; empty when it can."""
     unknown_provider = [f"{e.msg} {e.hint}" for e in payment_provider_known(None)]
     if unknown_provider:
@@ -79,7 +79,7 @@ def configuration_problems() -> list[str]:
     if settings.PRODUCTION:
         return [
             f"{error.msg} {error.hint or ''}".strip()
-            for error in production_configuration(None)
+            for error in production_configuration(None, web_workers=workers)
             if error.id not in SATISFIED_BY_SERVE
         ]
     if not settings.ALLOWED_HOSTS:
@@ -136,7 +136,7 @@ class Command(BaseCommand):
             raise CommandError(f"--port must be between 1 and 65535, got {port}.")
         if workers < 1:
             raise CommandError(f"--workers must be at least 1, got {workers}.")
-        problems = configuration_problems() or database_problems()
+        problems = configuration_problems(workers) or database_problems()
         if problems:
             raise CommandError("Refusing to serve:\n  " + "\n  ".join(problems))
         if host in WILDCARD_BINDS:
