@@ -17,7 +17,7 @@ from types import FrameType
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.utils import timezone
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 
@@ -64,6 +64,8 @@ def _drain_redis(worker_id: str, *, forking: bool) -> None:
     worker_class: Any = Worker if forking else SimpleWorker
     queues = sorted(backend().queues)
     worker = django_rq.get_worker(*queues, job_class=Job, worker_class=worker_class)
+    if forking:
+        connections.close_all()  # a forked job must not share this process's DB sockets
     worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
 
 
