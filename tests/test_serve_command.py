@@ -136,8 +136,14 @@ def test_serve_in_production_starts_with_a_safe_configuration_even_if_debug_was_
     settings.ALLOWED_HOSTS = ["news.example.org"]
     settings.SECRET_KEY = LONG_SECRET
     settings.DEBUG = True  # serve turns it off for the server, so it is no reason to refuse
+    # What else `masthead check` asks of production (tests/core/test_check.py).
+    settings.PAYMENT_PROVIDER, settings.STRIPE_WEBHOOK_SECRET = "stripe", "whsec_x"
+    settings.STRIPE_SECRET_KEY, settings.STRIPE_PUBLISHABLE_KEY = "sk_live_x", "pk_live_x"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.TASKS_BACKEND = "database"
+    settings.WEB_CONCURRENCY, settings.APP_INSTANCES = 1, 1  # SQLite: one process
 
-    call_command("serve", "--host", "0.0.0.0")
+    call_command("serve", "--host", "0.0.0.0", "--workers", "1")
 
     assert launch.exec is not None
     assert launch.exec[2]["DEBUG"] == "false"

@@ -3,6 +3,9 @@
 masthead demo            set up the demo newsroom and serve it at http://127.0.0.1:8000
 masthead serve           the production server (granian, several workers, DEBUG off)
 masthead check           refuse unsafe production configuration
+masthead worker          run background tasks and the scheduler (docs/jobs.md)
+masthead health          exit 1 while a task has failed or e-mail cannot be delivered
+masthead run-jobs        enqueue the scheduled work that is due (--inline: run it here)
 masthead clock advance 31d   move the demo clock
 masthead paywall-audit   walk every door and fail on a leak
 masthead <django command> anything manage.py knows (migrate, createsuperuser, ...)

@@ -245,6 +245,41 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "newsroom@example.com")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+
+# ---- Background tasks, scheduler and e-mail delivery (docs/jobs.md) -------------------------
+# Django's Tasks API through the django-tasks backport. "database" (default) keeps the queue in
+# the site's database (django-tasks-db; `masthead worker` runs it, `masthead demo` starts one);
+# "redis" puts it on Redis through RQ (django-tasks-rq) for scale; "immediate" runs each task
+# as it is enqueued (tests). E-mail always goes through the outbox (masthead.core.mail).
+TASKS_BACKEND = env_str("MASTHEAD_TASKS_BACKEND", "database")
+TASKS_REDIS_URL = env_str("MASTHEAD_TASKS_REDIS_URL", REDIS_URL)
+INSTALLED_APPS += ["django_tasks", "django_tasks_db"]
+if TASKS_BACKEND == "redis":
+    INSTALLED_APPS.append("django_rq")
+    RQ_QUEUES = {"default": {"URL": TASKS_REDIS_URL or "redis://127.0.0.1:6379/0"}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+elif TASKS_BACKEND == "immediate":
+    TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# How often each `masthead worker` runs the scheduler tick (due items are enqueued once
+# cluster-wide whatever the number of workers).
+SCHEDULER_INTERVAL = env_int("MASTHEAD_SCHEDULER_INTERVAL", 60)
+# A failed task is retried after base, 2 x base, 4 x base, ... seconds (at most an hour).
+TASK_RETRY_BASE_SECONDS = float(env_str("MASTHEAD_TASK_RETRY_BASE_SECONDS", "30"))
+# Instances of the app (web containers, machines); with WEB_CONCURRENCY it tells `masthead
+# check` whether per-process state (SQLite, LocMem cache) would be shared by several processes.
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 0)  # 0: `masthead serve` picks one per core
+APP_INSTANCES = env_int("MASTHEAD_INSTANCES", 1)
+# django-anymail: EMAIL_BACKEND=anymail.backends.<esp>.EmailBackend and its settings as
+# ANYMAIL_<NAME> variables (e.g. ANYMAIL_POSTMARK_SERVER_TOKEN), read into ANYMAIL here.
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_")
+}
+# ---- end of background tasks block ---------------------------------------------------------
 
 # Reader cookies: Secure whenever we are not on the demo's plain http.
 SECURE_COOKIES = env_bool("SECURE_COOKIES", PRODUCTION)

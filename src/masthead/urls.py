@@ -8,9 +8,12 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from masthead.core import health
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", include(wagtailadmin_urls)),
     path("django-admin/", admin.site.urls),
+    path("-/health", health.view, name="health"),
     path("documents/", include(wagtaildocs_urls)),
     path("api/", include("masthead.api.urls")),
     path("accounts/", include("masthead.accounts.urls")),

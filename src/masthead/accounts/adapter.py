@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
+from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpRequest
+
+from masthead.core.mail import queue_message
 
 # The header's "Your account" / "Sign in" links already say whether the reader is signed in;
 # a flash message would wait in the session and surprise them on a later account page.
@@ -25,3 +29,13 @@ class ReaderAccountAdapter(DefaultAccountAdapter):
         if message_template in _SILENT_MESSAGES:
             return
         super().add_message(request, level, message_template, message_context, extra_tags, message)
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """Account e-mails (confirmation, codes, password reset) go through the outbox, so a
+        failed send is retried by the queue instead of failing the reader's request."""
+        request = allauth_context.request
+        ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
+        ctx.update(context)
+        message = self.render_mail(template_prefix, email, ctx)
+        kind = f"account.{template_prefix.rsplit('/', 1)[-1]}"
+        queue_message(message, kind=kind, enqueue_on_commit=False)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 class PaymentError(Exception):
@@ -231,6 +232,16 @@ def _stripe() -> Any:
 PROVIDERS: dict[str, Any] = {"test": TestProvider, "stripe": _stripe}
 
 
+class UnknownProvider(ImproperlyConfigured):
+    """PAYMENT_PROVIDER (or a stored provider name) names no provider; check masthead.E015."""
+
+
 def get_provider(name: str | None = None) -> Any:
     """The provider named in settings.PAYMENT_PROVIDER (or `name`, for existing subscriptions)."""
-    return PROVIDERS[name or settings.PAYMENT_PROVIDER]()
+    chosen = name or settings.PAYMENT_PROVIDER
+    if chosen not in PROVIDERS:
+        raise UnknownProvider(
+            f"Payment provider {chosen!r} is unknown; set PAYMENT_PROVIDER to one of "
+            f"{', '.join(sorted(PROVIDERS))} (`masthead check` reports this as masthead.E015)."
+        )
+    return PROVIDERS[chosen]()

@@ -7,4 +7,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Masthead core"
 
     def ready(self) -> None:
-        from masthead.core import checks  # noqa: F401  (registers the production checks)
+        from masthead.core import (
+            checks,  # noqa: F401  (registers the production checks)
+            mail,  # noqa: F401  (registers the outbox sweep job)
+        )

@@ -1,4 +1,5 @@
-"""Lifecycle e-mails and receipts, sent through Django's e-mail backend after commit."""
+"""Lifecycle e-mails and receipts: rendered into the outbox in the action's own transaction
+and delivered by a background task (retried, never lost; see masthead.core.mail)."""
 
 from __future__ import annotations
 
@@ -6,38 +7,38 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
 from django.template.loader import render_to_string
+
+from masthead.core.mail import queue_email
 
 log = logging.getLogger("masthead.subscriptions")
 
 KINDS = {"welcome", "receipt", "trial_ending", "payment_failed", "cancelled", "expired"}
 
 
-def send_now(kind: str, subscription: Any, **context: Any) -> None:
-    """Render `subscriptions/email/<kind>.txt` (first line is the subject) and send it."""
-    user = subscription.user
-    if not user.email:
-        return
+def render(kind: str, subscription: Any, **context: Any) -> tuple[str, str]:
+    """Render `subscriptions/email/<kind>.txt` (first line is the subject): (subject, body)."""
     text = render_to_string(
         f"subscriptions/email/{kind}.txt",
         {
             "subscription": subscription,
-            "user": user,
+            "user": subscription.user,
             "site_name": settings.SITE_NAME,
             "site_url": settings.SITE_URL,
             **context,
         },
     ).strip()
     subject, _, body = text.partition("\n")
-    try:
-        send_mail(subject.strip(), body.strip() + "\n", None, [user.email])
-    except OSError:
-        # A mail outage must not undo a payment; the operator sees it and the state is kept.
-        log.exception("could not send %s e-mail for subscription %s", kind, subscription.pk)
+    return subject.strip(), body.strip() + "\n"
 
 
 def on_commit(kind: str, subscription: Any, **context: Any) -> None:
+    """Write the e-mail to the outbox in the current transaction: it is sent (by a task, with
+    retries) only if the change it reports commits, and a failed send never loses it."""
     assert kind in KINDS, kind
-    transaction.on_commit(lambda: send_now(kind, subscription, **context))
+    user = subscription.user
+    if not user.email:
+        return
+    subject, body = render(kind, subscription, **context)
+    log.debug("queueing %s e-mail for subscription %s", kind, subscription.pk)
+    queue_email(subject=subject, body=body, to=[user.email], kind=f"subscriptions.{kind}")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import importlib
+import signal
+import subprocess
+import sys
 from typing import Any
 
 from django.apps import apps
@@ -27,11 +32,30 @@ def load_demo_content() -> list[str]:
     return lines
 
 
+def _die_with_parent() -> None:
+    """Runs in the worker child: Linux sends it SIGTERM when the demo server exits."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def start_worker() -> subprocess.Popen[bytes] | None:
+    """The demo's background worker (renewals, e-mail): nothing else to run."""
+    if settings.TASKS_BACKEND == "immediate":
+        return None
+    return subprocess.Popen(
+        [sys.executable, "-m", "masthead.cli", "worker", "--verbosity", "0"],
+        preexec_fn=_die_with_parent,
+    )
+
+
 class Command(BaseCommand):
     help = "Set up the demo newsroom and serve it (HOST and PORT override 127.0.0.1:8000)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-serve", action="store_true", help="Set up only; do not serve.")
+        parser.add_argument(
+            "--no-worker", action="store_true", help="Do not start the background worker."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -41,4 +65,6 @@ class Command(BaseCommand):
         for line in lines:
             self.stdout.write(f"  {line}")
         if not options["no_serve"]:
+            if not options["no_worker"] and start_worker() is not None:
+                self.stdout.write("  Background worker started (renewals, e-mail).")
             call_command("serve")

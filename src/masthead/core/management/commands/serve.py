@@ -22,7 +22,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http.request import validate_host
 
-from masthead.core.checks import production_configuration
+from masthead.core.checks import payment_provider_known, production_configuration
 
 # Production checks serve satisfies itself: it turns DEBUG off for the server (masthead.E001).
 SATISFIED_BY_SERVE = {"masthead.E001"}
@@ -71,12 +71,15 @@ def granian_argv(*, host: str, port: int, workers: int) -> list[str]:
     ]
 
 
-def configuration_problems() -> list[str]:
+def configuration_problems(workers: int | None = None) -> list[str]:
     """Why this configuration cannot serve readers; empty when it can."""
+    unknown_provider = [f"{e.msg} {e.hint}" for e in payment_provider_known(None)]
+    if unknown_provider:
+        return unknown_provider
     if settings.PRODUCTION:
         return [
             f"{error.msg} {error.hint or ''}".strip()
-            for error in production_configuration(None)
+            for error in production_configuration(None, web_workers=workers)
             if error.id not in SATISFIED_BY_SERVE
         ]
     if not settings.ALLOWED_HOSTS:
@@ -133,7 +136,7 @@ class Command(BaseCommand):
             raise CommandError(f"--port must be between 1 and 65535, got {port}.")
         if workers < 1:
             raise CommandError(f"--workers must be at least 1, got {workers}.")
-        problems = configuration_problems() or database_problems()
+        problems = configuration_problems(workers) or database_problems()
         if problems:
             raise CommandError("Refusing to serve:\n  " + "\n  ".join(problems))
         if host in WILDCARD_BINDS:
