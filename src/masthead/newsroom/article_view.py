@@ -209,7 +209,7 @@ def _fragments(
         found.update(cache.get_many(to_read))
     if generation is None:  # the shared store is down: render everything, keep nothing
         page, blocks = load()
-        return _render_parts(page, blocks, PARTS)
+        return _render_parts(page, blocks, PARTS, shared)
     fragments: dict[str, SafeString] = {}
     for part, key in keys.items():
         entry = found.get(key)
