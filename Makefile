@@ -4,13 +4,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test test-postgres lint setup setup-dev browser-deps openapi clean
+.PHONY: demo test test-postgres coverage lint setup setup-dev browser-deps openapi clean
 
 demo: $(VENV)/.runtime
 	$(BIN)/masthead demo
 
 test: $(VENV)/.dev browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Coverage of the billing and subscriptions apps by their suites (prints the figure; < 95 % fails).
+coverage: $(VENV)/.dev
+	$(BIN)/python -m pytest -q -n 2 tests/subscriptions tests/billing \
+	  --cov=masthead.billing --cov=masthead.subscriptions --cov-report=term --cov-fail-under=95
 
 # The same suite on PostgreSQL and Redis (both must be running on 127.0.0.1).
 test-postgres: $(VENV)/.dev browser-deps

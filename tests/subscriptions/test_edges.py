@@ -366,3 +366,69 @@ def test_card_and_checkout_pages_under_stripe_send_the_reader_to_stripe(
     response = client.post("/checkout/plan/monthly/", {"checkout_key": "s" * 32})
     assert response.status_code == 302
     assert response["Location"] == "https://checkout.stripe.test/s"
+
+
+def test_provider_states_move_through_the_table_and_payments_leave_history(catalog):
+    reader = factories.user()
+    mirror = {
+        "user": reader,
+        "plan": catalog.monthly,
+        "provider": "stripe",
+        "provider_ref": "sub_1",
+        "period_start": NOW,
+        "period_end": NOW + timedelta(days=30),
+        "trial_end": None,
+    }
+    sub = actions.apply_provider_state(status=Status.ACTIVE, state_at=NOW, **mirror)
+    entry = actions.record_provider_charge(
+        sub,
+        provider_ref="in_1",
+        amount_minor=1500,
+        currency="usd",
+        period_start=NOW,
+        period_end=NOW + timedelta(days=30),
+        at=NOW,
+    )
+    assert (entry.amount_minor, entry.currency, entry.period_number) == (1500, "USD", 1)
+    again = actions.record_provider_charge(
+        sub,
+        provider_ref="in_1",
+        amount_minor=1500,
+        currency="usd",
+        period_start=NOW,
+        period_end=NOW,
+        at=NOW,
+    )
+    assert again is None
+    late = NOW + timedelta(hours=1)
+    sub = actions.apply_provider_state(status=Status.PAST_DUE, state_at=late, **mirror)
+    assert (sub.status, sub.grace_until) == (Status.PAST_DUE, NOW + timedelta(days=37))
+    older = actions.apply_provider_state(status=Status.ACTIVE, state_at=NOW, **mirror)
+    assert older is None
+    sub = actions.apply_provider_state(
+        status=Status.CANCELLED, state_at=late + timedelta(hours=1), **mirror
+    )
+    assert (sub.status, sub.auto_renew, sub.grace_until) == (Status.CANCELLED, False, None)
+    actions.apply_provider_state(
+        status=Status.EXPIRED, state_at=late + timedelta(hours=2), **mirror
+    )
+    sub.refresh_from_db()
+    assert sub.status == Status.EXPIRED
+    assert (
+        actions.apply_provider_state(
+            status=Status.ACTIVE, state_at=late + timedelta(hours=3), **mirror
+        )
+        is None
+    )
+    assert list(sub.events.values_list("kind", "from_status", "to_status")) == [
+        (EventKind.PROVIDER_SYNC, "", Status.ACTIVE),
+        (EventKind.PAYMENT_RECORDED, Status.ACTIVE, Status.ACTIVE),
+        (EventKind.PROVIDER_SYNC, Status.ACTIVE, Status.PAST_DUE),
+        (EventKind.PROVIDER_SYNC, Status.PAST_DUE, Status.CANCELLED),
+        (EventKind.EXPIRED, Status.CANCELLED, Status.EXPIRED),
+    ]
+    second = factories.user()
+    other = {**mirror, "user": second, "provider_ref": "sub_2"}
+    actions.start_trial(second, catalog.trial, now=NOW)
+    with pytest.raises(actions.SubscriptionError, match="already has a live subscription"):
+        actions.apply_provider_state(status=Status.ACTIVE, state_at=NOW, **other)

@@ -1,6 +1,6 @@
 """Staff tools (Django admin at /django-admin/): plans and offers are ended, never deleted;
 subscriptions are read-only except through the staff actions (cancel, end, refund, grant
-complimentary access), each of which requires a reason and goes through actions.py."""
+complimentary access), each of which requires a reason and goes through the actions package."""
 
 from __future__ import annotations
 
