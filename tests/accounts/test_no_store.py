@@ -70,7 +70,9 @@ EXPECTED = {
     # page: (anonymous, registered, subscriber)
     "home": (SHARED, PRIVATE, PRIVATE),
     "section": (SHARED, PRIVATE, PRIVATE),
-    "search": (SHARED, PRIVATE, PRIVATE),
+    # What a search finds depends on who searches (what they may read, the restrictions they
+    # passed), so its results are private even for a signed-out reader.
+    "search": (PRIVATE, PRIVATE, PRIVATE),
     "free": (SHARED, PRIVATE, PRIVATE),
     "metered": (PRIVATE, PRIVATE, PRIVATE),
     "subscribers": (PRIVATE, PRIVATE, PRIVATE),

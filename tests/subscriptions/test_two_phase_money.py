@@ -434,7 +434,7 @@ def test_a_provider_that_cannot_answer_leaves_the_payment_pending(catalog, monke
 def test_the_reconcile_job_is_registered():
     from masthead.core import jobs
 
-    assert jobs._JOBS["payments.reconcile"] is actions.reconcile_payments
+    assert jobs._JOBS["payments.reconcile"].fn is actions.reconcile_payments
 
 
 def test_history_rows_exist_for_every_settled_payment(catalog):
