@@ -2,9 +2,10 @@
 
 Which part of an article a persona may see is never decided here: `Expectations` asks
 `masthead.access.decide` (with `consult_meter=False` for doors that only peek, as
-`access.doors.peek` does) and keeps the blocks that decision lets through. Wagtail's own page
-privacy (password, login, groups) and unpublished pages are applied on top, so the audit checks
-them whether or not the decision knows about them yet.
+`access.doors.peek` does) and keeps the blocks that decision lets through. Publication and
+Wagtail's page privacy (password, login, groups) are part of that decision: the audit hands
+`decide` the persona's privacy screen, built from a request that carries the persona's account
+and no passed passwords (nobody in the audit knows a page password).
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
+
 from masthead.access.decision import Decision, Level, decide
+from masthead.access.privacy import Screen
 from masthead.audit.personas import Persona
 from masthead.audit.text import Shingle, all_shingles
 from masthead.core import clock
@@ -69,31 +74,26 @@ def load_articles() -> list[Article]:
     return articles
 
 
-def _passes(restriction: Any, persona: Persona) -> bool:
-    """Wagtail's rules for a view restriction; nobody in the audit knows a page password."""
-    kind = restriction.restriction_type
-    if kind == restriction.LOGIN:
-        return persona.registered
-    if kind == restriction.GROUPS:
-        if persona.user is None:
-            return False
-        if persona.user.is_superuser:
-            return True
-        groups = set(restriction.groups.values_list("pk", flat=True))
-        return bool(groups & set(persona.user.groups.values_list("pk", flat=True)))
-    return False  # PASSWORD, and any kind added later
+def screen_of(persona: Persona) -> Screen:
+    """The privacy screen a request of `persona` has: their account, no page password passed."""
+    request = HttpRequest()
+    request.user = persona.user if persona.user is not None else AnonymousUser()
+    request.session = {}  # type: ignore[assignment]
+    return Screen(request)
 
 
 def shown_blocks(article: Article, persona: Persona, *, reading: bool) -> int | None:
     """How many body blocks `persona` may see at a door (None: all of them)."""
-    if not article.live or not all(_passes(r, persona) for r in article.restrictions):
-        return 0
     decision: Decision = decide(
-        persona.identity(), article.page, now=clock.now(), consult_meter=reading
+        persona.identity(),
+        article.page,
+        now=clock.now(),
+        consult_meter=reading,
+        screen=screen_of(persona),
     )
     if decision.level is Level.FULL:
         return None
-    if decision.level is Level.NONE:
+    if decision.level in (Level.NONE, Level.HIDDEN):
         return 0
     return decision.preview_blocks or 0
 
