@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.core.files.images import ImageFile
 from PIL import Image as PILImage
 from wagtail.images import get_image_model
+from wagtail.models import Collection
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +28,9 @@ def make_image():
         buffer = io.BytesIO()
         PILImage.new("RGB", size, (40, 70, 110)).save(buffer, "JPEG")
         file = ImageFile(buffer, name=f"{title.lower().replace(' ', '-')}.jpg")
+        # Transactional tests flush Wagtail's root collection (it comes from a data migration).
+        if Collection.get_first_root_node() is None:
+            Collection.add_root(name="Root")
         return get_image_model().objects.create(title=title, file=file)
 
     return build

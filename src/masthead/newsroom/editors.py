@@ -36,7 +36,8 @@ def ensure_editors_group(newsroom_root: Page) -> Group:
                 content_type__app_label="wagtailcore", codename=codename
             ),
         )
-    root_collection = Collection.get_first_root_node()
+    # Wagtail's data migration makes the root collection; a flushed database has none.
+    root_collection = Collection.get_first_root_node() or Collection.add_root(name="Root")
     for codename in IMAGE_PERMISSIONS:
         GroupCollectionPermission.objects.get_or_create(
             group=group,
