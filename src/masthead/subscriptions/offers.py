@@ -22,6 +22,9 @@ class OfferView:
     url: str  # checkout URL for this offer
     then_text: str = ""  # "then $15 a month"
     kind: str = "intro"  # intro, trial, plan
+    price_text: str = ""  # what the first period costs: "$0.99", "Free"
+    term_text: str = ""  # how long that price lasts: "for 1 month", "a month"
+    first_charge_minor: int = 0  # in the plan's currency; ranks offers for the meter message
 
 
 def ends_text(ends_at: datetime | None) -> str:
@@ -36,7 +39,24 @@ def ends_text(ends_at: datetime | None) -> str:
     return _("Offer ends %(day)s") % {"day": day}
 
 
+def _term(offer) -> str:  # type: ignore[no-untyped-def]
+    from masthead.subscriptions.models import Interval, OfferKind
+
+    if offer.kind == OfferKind.TRIAL:
+        return _("for %(days)s days") % {"days": offer.trial_days}
+    months = offer.intro_periods * (1 if offer.plan.interval == Interval.MONTH else 12)
+    if months % 12 == 0:
+        years = months // 12
+        return _("for 1 year") if years == 1 else _("for %(n)s years") % {"n": years}
+    return _("for 1 month") if months == 1 else _("for %(n)s months") % {"n": months}
+
+
 def view_of_offer(offer) -> OfferView:  # type: ignore[no-untyped-def]
+    from masthead.subscriptions.models import OfferKind
+    from masthead.subscriptions.money import format_money
+
+    trial = offer.kind == OfferKind.TRIAL
+    first = 0 if trial else offer.intro_price_minor
     return OfferView(
         code=offer.code,
         headline=offer.headline,
@@ -44,6 +64,9 @@ def view_of_offer(offer) -> OfferView:  # type: ignore[no-untyped-def]
         url=reverse("billing:checkout_offer", args=[offer.code]),
         then_text=offer.then_text,
         kind=offer.kind,
+        price_text=_("Free") if trial else format_money(first, offer.plan.currency),
+        term_text=_term(offer),
+        first_charge_minor=first,
     )
 
 
@@ -54,6 +77,9 @@ def view_of_plan(plan) -> OfferView:  # type: ignore[no-untyped-def]
         ends_text="",
         url=reverse("billing:checkout_plan", args=[plan.slug]),
         kind="plan",
+        price_text=plan.price_text,
+        term_text=_("until you cancel"),
+        first_charge_minor=plan.price_minor,
     )
 
 
@@ -69,3 +95,14 @@ def live_offers_for(user_id: int | None, *, now: datetime) -> list[OfferView]:
     if offers:
         return offers
     return [view_of_plan(plan) for plan in Plan.objects.all() if plan.is_live(now)]
+
+
+def best_offer_for(user_id: int | None, *, now: datetime) -> OfferView | None:
+    """The one offer the meter message puts beside the count: the cheapest paid introduction
+    this reader may take (it is what the page Masthead is modelled on shows), else the
+    shortest-priced trial, else the cheapest plan."""
+    offers = live_offers_for(user_id, now=now)
+    if not offers:
+        return None
+    order = {"intro": 0, "trial": 1}
+    return min(offers, key=lambda o: (order.get(o.kind, 2), o.first_charge_minor))
