@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from django.urls import Resolver404, resolve
-from django.utils.http import url_has_allowed_host_and_scheme
 
 from masthead.core import clock
+from masthead.core.redirects import safe_next
 from masthead.subscriptions.offers import OfferView, view_of_offer
 
 
@@ -18,15 +18,6 @@ class Chosen:
     offer: OfferView | None = None
     article: str = ""  # the title of the article the reader will return to
     article_path: str = ""
-
-
-def safe_next(target: str | None, *, allowed_hosts: set[str] | None = None) -> str:
-    """`target` if it is a path on this site, else ""."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return ""
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts=allowed_hosts or set()):
-        return ""
-    return target
 
 
 def _article_title(path: str) -> str:

@@ -106,3 +106,45 @@ def best_offer_for(user_id: int | None, *, now: datetime) -> OfferView | None:
         return None
     order = {"intro": 0, "trial": 1}
     return min(offers, key=lambda o: (order.get(o.kind, 2), o.first_charge_minor))
+
+
+@dataclass(frozen=True)
+class CheckoutTerms:
+    """What checkout states: today's charge, when the full price starts, how to cancel."""
+
+    today: str  # "$0.99"
+    full_price: str  # "$15 a month"
+    full_price_from: datetime | None  # None: the full price is today's charge
+    how_to_cancel: str
+
+
+def checkout_terms(plan, offer, *, now: datetime) -> CheckoutTerms:  # type: ignore[no-untyped-def]
+    from masthead.subscriptions.actions import add_months
+    from masthead.subscriptions.models import Interval, OfferKind
+    from masthead.subscriptions.money import format_money
+
+    starts: datetime | None = None
+    today = plan.price_minor
+    if offer is not None and offer.kind == OfferKind.TRIAL:
+        today, starts = 0, now + timedelta(days=offer.trial_days)
+    elif offer is not None:
+        months = offer.intro_periods * (1 if plan.interval == Interval.MONTH else 12)
+        today, starts = offer.intro_price_minor, add_months(now, months)
+    cancel = _(
+        "Cancel any time from your account page (Your account, then Subscription); "
+        "you keep access until the end of the period you paid for."
+    )
+    if starts is not None:
+        cancel = _(
+            "Cancel any time before %(day)s from your account page and you will not be charged "
+            "%(price)s."
+        ) % {
+            "day": dateformat.format(timezone.localtime(starts), "F j, Y"),
+            "price": plan.price_text,
+        }
+    return CheckoutTerms(
+        today=format_money(today, plan.currency),
+        full_price=plan.price_text,
+        full_price_from=starts,
+        how_to_cancel=cancel,
+    )
