@@ -15,7 +15,7 @@ URL = re.compile(r"""https?://[^\s"'<>)\]]+""")
 
 
 @pytest.fixture(autouse=True)
-def base_url(settings):
+def site_base_url(settings):
     settings.SITE_URL = BASE
     settings.ALLOWED_HOSTS = ["testserver", "elsewhere.test"]
 

@@ -143,7 +143,7 @@ def test_offer_sign_up_checkout_and_back_to_the_article(
     target = articles[3]
     page.locator("#paywall .offer-card").first.get_by_role("link").click()
     assert "/accounts/login/" in page.url
-    assert "Your offer" in page.locator(".auth__aside").inner_text()
+    assert "Your offer" in page.locator(".auth__aside").text_content()
     accessibility.check(page, "sign-in")
     screenshot(page, "journey-sign-in")
     page.get_by_role("link", name="Create a free account").click()
