@@ -163,7 +163,10 @@ def test_offer_sign_up_checkout_and_back_to_the_article(
     page.fill("input[name=cvc]", "123")
     page.get_by_role("button", name="Pay $0.99 and subscribe").click()
     page.wait_for_url(f"{base}{target.url}")
-    assert "Continue reading below." in page.locator(".welcome-back").inner_text()
+    welcome = page.locator(".site-message", has_text="Continue reading below.")
+    assert welcome.inner_text() == (
+        "Welcome! You now have full access to The Meridian Review. Continue reading below."
+    )
     assert "Dispatch 4 sentence 9 of the body" in page.content()
     assert page.locator("#paywall").count() == 0
     accessibility.check(page, "back-on-the-article")

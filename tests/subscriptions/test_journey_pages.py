@@ -71,7 +71,7 @@ def test_after_paying_the_reader_returns_to_the_article_to_continue_reading(clie
     assert response["Location"] == article.url
     html = client.get(article.url).content.decode()
     assert (
-        '<p class="welcome-back" role="status">Welcome! You now have full access to '
+        '<p class="site-message" role="status">Welcome! You now have full access to '
         "The Meridian Review. Continue reading below.</p>"
     ) in html
 
