@@ -14,6 +14,7 @@ from masthead.access import campaigns
 from masthead.metering import policy as policy_module
 from masthead.metering.models import MeterPolicy
 from masthead.metering.stores import DatabaseMeterStore, MeterStore, RedisMeterStore
+from masthead.subscriptions.offers import forget_catalogue
 
 SEPT_15 = datetime(2026, 9, 15, 12, 0, tzinfo=UTC)
 
@@ -23,10 +24,12 @@ def fresh_caches() -> Iterator[None]:
     """Policy and campaign lists are kept per process; no test may see another's."""
     policy_module.forget_policy()
     campaigns.forget_campaigns()
+    forget_catalogue()
     cache.clear()
     yield
     policy_module.forget_policy()
     campaigns.forget_campaigns()
+    forget_catalogue()
 
 
 def redis_store() -> RedisMeterStore:

@@ -6,8 +6,10 @@ plans themselves are offered, so a paywall always has somewhere to go.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.urls import reverse
 from django.utils import dateformat, timezone, translation
@@ -83,18 +85,39 @@ def view_of_plan(plan) -> OfferView:  # type: ignore[no-untyped-def]
     )
 
 
-def live_offers_for(user_id: int | None, *, now: datetime) -> list[OfferView]:
-    from masthead.subscriptions.actions import offer_refusal
+# The catalogue (listed offers and plans) is read on every metered article (the meter
+# message's offer), so each process keeps it for a few seconds, like the campaign list, and
+# checks it against the clock on every call; saving an offer or a plan clears it.
+CATALOGUE_TTL_SECONDS = 15.0
+_catalogue: dict[str, tuple[float, list[Any], list[Any]]] = {}
+
+
+def _listed(now: datetime) -> tuple[list[Any], list[Any]]:
     from masthead.subscriptions.models import Offer, Plan
 
+    cached = _catalogue.get("catalogue")
+    if cached and time.monotonic() - cached[0] < CATALOGUE_TTL_SECONDS:
+        return cached[1], cached[2]
+    offers = list(Offer.objects.filter(link_only=False).select_related("plan"))
+    plans = list(Plan.objects.all())
+    _catalogue["catalogue"] = (time.monotonic(), offers, plans)
+    return offers, plans
+
+
+def forget_catalogue(**_: object) -> None:
+    _catalogue.clear()
+
+
+def live_offers_for(user_id: int | None, *, now: datetime) -> list[OfferView]:
+    from masthead.subscriptions.actions import offer_refusal
+
+    listed, plans = _listed(now)
     offers = [
-        view_of_offer(offer)
-        for offer in Offer.objects.filter(link_only=False).select_related("plan")
-        if offer_refusal(user_id, offer, now=now) is None
+        view_of_offer(offer) for offer in listed if offer_refusal(user_id, offer, now=now) is None
     ]
     if offers:
         return offers
-    return [view_of_plan(plan) for plan in Plan.objects.all() if plan.is_live(now)]
+    return [view_of_plan(plan) for plan in plans if plan.is_live(now)]
 
 
 def best_offer_for(user_id: int | None, *, now: datetime) -> OfferView | None:
