@@ -19,16 +19,21 @@ def _user_id(context: dict[str, Any]) -> int | None:
     return user.pk if user is not None and user.is_authenticated else None
 
 
+def _now(context: dict[str, Any]) -> Any:
+    """The moment this request's access was decided (doors.open_article), else the clock."""
+    return getattr(context.get("request"), "masthead_now", None) or clock.now()
+
+
 @register.simple_tag(takes_context=True)
 def live_offers(context: dict[str, Any]) -> list[OfferView]:
     """The offers this reader may take now (for the paywall)."""
-    return live_offers_for(_user_id(context), now=clock.now())
+    return live_offers_for(_user_id(context), now=_now(context))
 
 
 @register.simple_tag(takes_context=True)
 def best_offer(context: dict[str, Any]) -> OfferView | None:
     """The one offer the meter message carries for this reader (chosen in the domain)."""
-    return best_offer_for(_user_id(context), now=clock.now())
+    return best_offer_for(_user_id(context), now=_now(context))
 
 
 @register.simple_tag(takes_context=True)
