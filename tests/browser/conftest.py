@@ -11,6 +11,10 @@ from urllib.parse import urlparse
 
 import pytest
 
+# Policy, campaign and offer lists are kept per process (the live server shares it): no
+# browser test may see another's campaign day or policy.
+from tests.metering.support import fresh_caches  # noqa: F401
+
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
