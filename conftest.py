@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import uuid
 
+import pytest
+
 # Each test run gets its own Redis key prefix so runs (and helpers) never see each other's keys.
 os.environ.setdefault("MASTHEAD_REDIS_PREFIX", f"mhtest-{uuid.uuid4().hex[:8]}")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -29,8 +31,16 @@ _redis_database_per_xdist_worker()
 
 def pytest_collection_modifyitems(config, items):
     """Tests under tests/browser/ carry the `browser` marker."""
-    import pytest
-
     for item in items:
         if "/tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_offer_catalogue():
+    """The offer catalogue is kept per process for a few seconds; no test sees another's."""
+    from masthead.subscriptions.offers import forget_catalogue
+
+    forget_catalogue()
+    yield
+    forget_catalogue()

@@ -64,7 +64,10 @@ ALLOWED_HOSTS = env_list(
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 SITE_NAME = env_str("MASTHEAD_SITE_NAME", "The Meridian Review")
-SITE_URL = env_str("MASTHEAD_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The one base URL of every absolute link (e-mails, feeds, API, structured data). Unset, it
+# is where `masthead demo`/`masthead serve` listen (HOST and PORT), so demo links work as served.
+_SERVED_AT = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+SITE_URL = env_str("MASTHEAD_SITE_URL", _SERVED_AT).rstrip("/")
 # The demo clock (`masthead clock advance 31d`) is refused in production.
 DEMO_CLOCK_ENABLED = env_bool("MASTHEAD_DEMO_CLOCK", not PRODUCTION)
 
@@ -111,6 +114,8 @@ MIDDLEWARE = [
     # (static files, sessions, views) can pass them to the database.
     "masthead.core.middleware.InvalidInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # HTML (static files are pre-compressed by WhiteNoise); see decisions/0022.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -11,6 +11,10 @@ from urllib.parse import urlparse
 
 import pytest
 
+# Policy, campaign and offer lists are kept per process (the live server shares it): no
+# browser test may see another's campaign day or policy.
+from tests.metering.support import fresh_caches  # noqa: F401
+
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -80,3 +84,35 @@ def screenshot():
         return path
 
     return take
+
+
+class Accessibility:
+    """Collects axe-core violations page by page; `verdict()` asserts none, or, with axe-core
+    missing, skips with the reason after every functional assertion of the test has run."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, list[str]] = {}
+
+    @property
+    def available(self) -> bool:
+        return AXE.exists()
+
+    def check(self, page, name: str) -> None:
+        if not self.available:
+            return
+        page.add_script_tag(path=str(AXE))
+        violations = page.evaluate("async () => await axe.run(document)")["violations"]
+        self.found[name] = [f"{v['id']}: {v['help']}" for v in violations]
+
+    def verdict(self) -> None:
+        if not self.available:
+            pytest.skip(
+                "axe-core is not installed (npm ci): functional checks passed, "
+                "accessibility not checked"
+            )
+        assert {name: found for name, found in self.found.items() if found} == {}
+
+
+@pytest.fixture
+def accessibility() -> Accessibility:
+    return Accessibility()

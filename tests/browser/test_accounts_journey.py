@@ -19,8 +19,8 @@ def test_sign_up_account_page_and_log_out_everywhere(live_server, page, axe, scr
     page.goto(f"{live_server.url}/accounts/signup/")
     _no_violations(axe, page)
     page.get_by_label("Email").fill("browser.reader@example.com")
-    page.get_by_label("Password:", exact=True).fill("a-long-pass-phrase")
-    page.get_by_label("Password (again):", exact=True).fill("a-long-pass-phrase")
+    page.get_by_label("Password", exact=True).fill("a-long-pass-phrase")
+    page.get_by_label("Password (again)", exact=True).fill("a-long-pass-phrase")
     page.get_by_role("button", name="Sign Up").click()
 
     page.goto(f"{live_server.url}/accounts/")

@@ -15,6 +15,7 @@ from masthead.core import generation, outage
 from masthead.metering import policy as policy_module
 from masthead.metering.models import MeterPolicy
 from masthead.metering.stores import DatabaseMeterStore, MeterStore, RedisMeterStore
+from masthead.subscriptions.offers import forget_catalogue
 
 SEPT_15 = datetime(2026, 9, 15, 12, 0, tzinfo=UTC)
 
@@ -26,10 +27,12 @@ def fresh_caches() -> Iterator[None]:
     campaigns.forget_campaigns()
     generation.forget()
     outage.reset()
+    forget_catalogue()
     cache.clear()
     yield
     policy_module.forget_policy()
     campaigns.forget_campaigns()
+    forget_catalogue()
 
 
 def redis_store() -> RedisMeterStore:

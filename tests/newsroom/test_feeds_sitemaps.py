@@ -4,6 +4,7 @@ import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 
 from masthead.access.decision import Decision, Level, Reason
 from masthead.core import clock
@@ -30,7 +31,7 @@ def test_rss_feed_is_valid_xml_newest_first_with_links_and_authors(client):
     factories.article("Newer")
     items = rss_items(client)
     assert [item.findtext("title") for item in items] == ["Newer", "Older"]
-    assert items[1].findtext("link").startswith("http://testserver/world/test-article-")
+    assert items[1].findtext("link").startswith(f"{settings.SITE_URL}/world/test-article-")
     assert items[1].findtext("{http://purl.org/dc/elements/1.1/}creator") == "Ilse Varga"
 
 

@@ -68,7 +68,7 @@ def test_subscribing_sends_a_welcome_and_a_receipt_after_commit(catalog, committ
     subjects = [m.subject for m in mail.outbox]
     assert subjects == [
         "Welcome to The Meridian Review",
-        f"Your The Meridian Review receipt {LedgerEntry.objects.get().receipt_number}",
+        f"Your receipt from The Meridian Review ({LedgerEntry.objects.get().receipt_number})",
     ]
     assert "$0.99" in mail.outbox[1].body
 
@@ -124,7 +124,7 @@ def test_trial_without_card_expires_and_reads_as_a_lapsed_trial(catalog, committ
     assert LedgerEntry.objects.count() == 0
     assert [m.subject for m in mail.outbox][
         -1
-    ] == "Your The Meridian Review trial period has expired"
+    ] == "Your free trial of The Meridian Review has ended"
 
 
 def test_trial_reminder_is_sent_three_days_before_the_end_once(catalog, committing):
@@ -134,7 +134,9 @@ def test_trial_reminder_is_sent_three_days_before_the_end_once(catalog, committi
         assert actions.advance(sub, now=NOW + timedelta(days=10, hours=23)) == 0
         assert actions.advance(sub, now=NOW + timedelta(days=11)) == 1
         assert actions.advance(sub, now=NOW + timedelta(days=12)) == 0
-    assert [m.subject for m in mail.outbox].count("Your The Meridian Review trial ends soon") == 1
+    assert [m.subject for m in mail.outbox].count(
+        "Your free trial of The Meridian Review ends soon"
+    ) == 1
 
 
 def test_trial_with_card_converts_into_the_plan(catalog):
@@ -205,7 +207,9 @@ def test_failed_renewal_keeps_access_while_retrying_then_expires(catalog, commit
     assert events(sub).count(EventKind.PAYMENT_FAILED) == 3
     assert ledger(sub) == [("charge", 1500)]
     assert not entitlement_for(reader.pk, now=due + timedelta(days=6, seconds=1)).reads_everything
-    assert "We could not take your The Meridian Review payment" in [m.subject for m in mail.outbox]
+    assert "We could not take your payment for The Meridian Review" in [
+        m.subject for m in mail.outbox
+    ]
 
 
 def test_new_card_while_past_due_retries_at_once(catalog):

@@ -36,3 +36,10 @@ def active_campaign(now: datetime) -> Campaign | None:
 
 def forget_campaigns(**_: object) -> None:
     _cache.clear()
+
+
+def campaign_state(campaign: Campaign, now: datetime) -> str:
+    """'upcoming', 'running' or 'ended', by the clock."""
+    if now < campaign.starts_at:
+        return "upcoming"
+    return "running" if now < campaign.ends_at else "ended"

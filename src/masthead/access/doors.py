@@ -80,6 +80,8 @@ def open_article(request: HttpRequest, article: Any) -> Decision:
     reader = reader_of(request)
     now = clock.now()
     screen = screen_of(request)
+    # The meter message's offer is judged at the same moment (and costs no second clock read).
+    request.masthead_now = now  # type: ignore[attr-defined]
     if rules.get_store().record_is_one_round_trip and reader.meter_key is not None:
         decision = decide(reader, article, now=now, consult_meter=False, screen=screen)
         if decision.reason is Reason.METERED:  # the meter applies: one atomic call decides

@@ -82,3 +82,15 @@ def subscription_lapsed() -> str:
 
 def meter_unavailable() -> str:
     return gettext("We could not check your free articles just now. Please try again shortly.")
+
+
+def after_last_free(policy: MeterPolicy, *, registered: bool) -> str:
+    """What the last-free-article state says happens next."""
+    if not registered and policy.registration_wall:
+        more = policy.registered_allowance - policy.anonymous_allowance
+        return ngettext(
+            "After this one, register for free to read %(count)d more, or subscribe.",
+            "After this one, register for free to read %(count)d more, or subscribe.",
+            more,
+        ) % {"count": more}
+    return gettext("After this one, the rest of each story is for subscribers.")

@@ -1,3 +1,8 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from masthead.access import views
+
+app_name = "access"
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("campaigns/<int:pk>/", views.campaign, name="campaign"),
+]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
 from wagtail.images.models import SourceImageIOError
 from wagtail.models import Page
 
 from masthead.access.decision import Decision, Level
 from masthead.access.doors import anyone
+from masthead.core.links import absolute
 from masthead.newsroom.models import ArticlePage, SectionPage
 from masthead.newsroom.text import sanitize_html
 
@@ -19,12 +19,6 @@ log = logging.getLogger("masthead.api")
 
 SPONSORED_LABEL = "Sponsored content"
 IMAGE_RENDITION = "max-1600x1600"
-
-
-def absolute(url: str | None) -> str:
-    if not url:
-        return ""
-    return settings.SITE_URL + url if url.startswith("/") else url
 
 
 def sections_by_path() -> dict[str, SectionPage]:

@@ -169,7 +169,11 @@ def _respond(request: HttpRequest, page: Any, decision: Decision, shell: str) ->
         campaign = active_campaign(clock.now())
         banner = render_to_string("access/campaign_banner.html", {"active_campaign": campaign})
         html = html.replace(SLOTS["banner"], banner)
-    meter = render_to_string("access/meter_message.html", {"decision": decision})
+    meter = (
+        render_to_string("access/meter_message.html", {"decision": decision}, request=request)
+        if SLOTS["meter"] in html
+        else ""
+    )
     paywall = (
         ""
         if decision.full

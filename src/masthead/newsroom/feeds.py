@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 
 from masthead.access.doors import anyone, peek, visible_blocks
+from masthead.core.links import absolute
 from masthead.newsroom import listing
 from masthead.newsroom.article_view import body_blocks
 
@@ -47,6 +48,7 @@ class FeedScope:
 
     section: Any
     limit: int
+    feed_path: str = ""
 
 
 class ArticleFeed(Feed):
@@ -64,7 +66,7 @@ class ArticleFeed(Feed):
 
         limit = item_count(request)
         found = anyone().readable(SectionPage.objects.live()).get(slug=section) if section else None
-        return FeedScope(section=found, limit=limit)
+        return FeedScope(section=found, limit=limit, feed_path=request.get_full_path())
 
     def title(self, obj: FeedScope) -> str:
         if obj.section:
@@ -72,7 +74,10 @@ class ArticleFeed(Feed):
         return settings.SITE_NAME
 
     def link(self, obj: FeedScope) -> str:
-        return obj.section.url if obj.section else "/"
+        return absolute(obj.section.url if obj.section else "/")
+
+    def feed_url(self, obj: FeedScope) -> str:
+        return absolute(obj.feed_path) if obj.feed_path else ""
 
     def description(self, obj: FeedScope) -> str:
         if obj.section:
@@ -108,7 +113,7 @@ class ArticleFeed(Feed):
         return body_blocks(item, visible_blocks(item, decision), {})
 
     def item_link(self, item: Any) -> str:
-        return item.url
+        return absolute(item.url)
 
     def item_pubdate(self, item: Any) -> Any:
         return item.first_published_at

@@ -6,7 +6,27 @@ class SubscriptionsConfig(AppConfig):
     label = "subscriptions"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from masthead.subscriptions import (
             jobs,  # noqa: F401  (registers the scheduled jobs)
             stripe_events,  # noqa: F401  (the webhook applier)
         )
+        from masthead.core import generation
+        from masthead.subscriptions.models import Offer, Plan
+        from masthead.subscriptions.offers import forget_catalogue
+
+        # Every process keeps the catalogue stamped with the site generation: a saved offer or
+        # plan bumps it (retiring every process's copy) and clears this process's at once.
+        for model in (Offer, Plan):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    forget_catalogue,
+                    sender=model,
+                    dispatch_uid=f"subscriptions-{model.__name__}-{signal is post_save}",
+                )
+                signal.connect(
+                    generation.bump_now_and_on_commit,
+                    sender=model,
+                    dispatch_uid=f"subscriptions-{model.__name__}-gen-{signal is post_save}",
+                )

@@ -20,10 +20,11 @@ from masthead.billing.forms import CardCheckoutForm, CheckoutForm
 from masthead.billing.providers import PaymentError, PaymentPending, get_provider
 from masthead.core import clock
 from masthead.core.money import format_money
+from masthead.core.redirects import safe_next
 from masthead.subscriptions import actions, stripe_events
 from masthead.subscriptions.entitlements import entitlement_for
 from masthead.subscriptions.models import Offer, OfferKind, Plan, Subscription
-from masthead.subscriptions.offers import ends_text
+from masthead.subscriptions.offers import checkout_terms, ends_text
 
 log = logging.getLogger("masthead.billing")
 
@@ -123,10 +124,13 @@ def _checkout(request: HttpRequest, *, plan: Plan, offer: Offer | None) -> HttpR
                     else CheckoutForm(initial=initial)
                 )
             else:
+                back = safe_next(request.GET.get("next"))
                 messages.success(
-                    request, f"Welcome! You now have full access to {settings.SITE_NAME}."
+                    request,
+                    f"Welcome! You now have full access to {settings.SITE_NAME}."
+                    + (" Continue reading below." if back else ""),
                 )
-                return redirect("subscriptions:account")
+                return redirect(back or "subscriptions:account")
     else:
         form = form_class(now=now) if form_class else CheckoutForm()
     return render(
@@ -142,6 +146,8 @@ def _checkout(request: HttpRequest, *, plan: Plan, offer: Offer | None) -> HttpR
             "error": error,
             "form": form,
             "card_form": form_class is not None,
+            "terms": checkout_terms(plan, offer, now=now),
+            "back": safe_next(request.GET.get("next")),
         },
         status=200,
     )

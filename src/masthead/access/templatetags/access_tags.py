@@ -4,16 +4,41 @@ from typing import Any
 
 from django import template
 
+from masthead.access import messages
+from masthead.access.decision import Decision, Reason
 from masthead.core import clock
-from masthead.subscriptions.offers import OfferView, live_offers_for
+from masthead.metering.policy import current_policy
+from masthead.subscriptions.offers import OfferView, best_offer_for, live_offers_for
 
 register = template.Library()
+
+
+def _user_id(context: dict[str, Any]) -> int | None:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    return user.pk if user is not None and user.is_authenticated else None
+
+
+def _now(context: dict[str, Any]) -> Any:
+    """The moment this request's access was decided (doors.open_article), else the clock."""
+    return getattr(context.get("request"), "masthead_now", None) or clock.now()
 
 
 @register.simple_tag(takes_context=True)
 def live_offers(context: dict[str, Any]) -> list[OfferView]:
     """The offers this reader may take now (for the paywall)."""
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    user_id = user.pk if user is not None and user.is_authenticated else None
-    return live_offers_for(user_id, now=clock.now())
+    return live_offers_for(_user_id(context), now=_now(context))
+
+
+@register.simple_tag(takes_context=True)
+def best_offer(context: dict[str, Any]) -> OfferView | None:
+    """The one offer the meter message carries for this reader (chosen in the domain)."""
+    return best_offer_for(_user_id(context), now=_now(context))
+
+
+@register.simple_tag(takes_context=True)
+def meter_next_step(context: dict[str, Any], decision: Decision) -> str:
+    """On the last free article: what happens next (empty for the other states)."""
+    if decision.reason is not Reason.LAST_FREE_ARTICLE:
+        return ""
+    return messages.after_last_free(current_policy(), registered=_user_id(context) is not None)
