@@ -15,7 +15,7 @@ from masthead.subscriptions.entitlements import entitlement_for
 from masthead.subscriptions.models import Status, Subscription
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # the request commits; its task runs
 DAY = 86400
 
 

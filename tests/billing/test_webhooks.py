@@ -3,7 +3,8 @@ id, applied once, for the customer they name, in the order of Stripe's own state
 
 Payloads are built by `stripe_shapes` from the SDK's types. The local Stripe double holds
 Stripe's current copy of each subscription (`says`), which Masthead fetches when an event is in
-doubt.
+doubt. The last section runs them on the database queue: the request stores and queues, a
+task applies (once, retried, failed for staff), and Stripe is fetched with no transaction open.
 """
 
 from __future__ import annotations
@@ -11,18 +12,26 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
+from django_tasks_db.models import DBTaskResult
 
 from masthead.billing.models import LedgerEntry, ProviderCustomer, WebhookEvent, WebhookStatus
-from masthead.subscriptions import actions
-from masthead.subscriptions.models import Status, Subscription
+from masthead.billing.payments import TransactionOpen
+from masthead.billing.providers import get_provider
+from masthead.billing.webhooks import WEBHOOK_ATTEMPTS, process_webhook_event
+from masthead.core.models import TaskFailure
+from masthead.core.worker import WorkerLoop
+from masthead.subscriptions import actions, stripe_events
+from masthead.subscriptions.models import Status, Subscription, SubscriptionEvent
 from tests import factories
 from tests.billing import stripe_shapes as shapes
 from tests.subscriptions.conftest import NOW, card
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # the request commits; its task runs
 
 T0 = 1_790_000_000  # event creation times (unix seconds)
 PERIOD = (1_790_000_000, 1_792_592_000)
@@ -445,3 +454,121 @@ def test_a_completed_checkout_before_its_subscription_event_mirrors_stripes_copy
     assert deliver(again).json() == {"status": "applied"}
     assert note(again)[1] == "subscription already mirrored"
     assert Subscription.objects.count() == 1
+
+
+# ---------------------------------------------------------------- on the job queue
+
+DATABASE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+
+def drain() -> int:
+    return WorkerLoop(batch=True, scheduler=False, poll=0.05, max_seconds=60, forking=False).run()
+
+
+def stored(event: dict) -> WebhookEvent:
+    return WebhookEvent.objects.get(event_id=event["id"])
+
+
+def test_the_request_applies_nothing_and_the_task_applies_it_once(
+    stripe_reader, deliver, says, settings
+):
+    settings.TASKS = DATABASE
+    says(sub_obj())
+    event = sub_event("customer.subscription.created", created=T0)
+
+    response = deliver(event)
+
+    assert (response.status_code, response.json()) == (200, {"status": "received"})
+    assert stored(event).status == WebhookStatus.RECEIVED
+    assert Subscription.objects.count() == 0
+    assert DBTaskResult.objects.count() == 1
+    assert deliver(event).json() == {"status": "duplicate"}  # a replay queues nothing more
+    assert DBTaskResult.objects.count() == 1
+
+    assert drain() == 0
+
+    assert (stored(event).status, stored(event).note) == (WebhookStatus.APPLIED, "applied")
+    sub = Subscription.objects.get(provider_ref="sub_1")
+    assert (sub.user, sub.status) == (stripe_reader, Status.ACTIVE)
+    history = SubscriptionEvent.objects.count()
+
+    assert process_webhook_event.call(stored(event).pk) == "already applied"
+
+    assert Subscription.objects.get().status == Status.ACTIVE
+    assert SubscriptionEvent.objects.count() == history
+    assert stored(event).status == WebhookStatus.APPLIED
+
+
+def test_a_failing_event_is_retried_with_backoff_then_stays_failed_for_staff(
+    stripe_reader, deliver, says, settings
+):
+    settings.TASKS = DATABASE
+    settings.TASK_RETRY_BASE_SECONDS = 0.05
+    invoice = invoice_event(created=T0 + 1)  # before its subscription: NotYetApplicable
+
+    assert deliver(invoice).json() == {"status": "received"}
+    assert drain() == 1  # the worker reports the final failure
+
+    failed = stored(invoice)
+    assert failed.status == WebhookStatus.FAILED
+    assert failed.note == "NotYetApplicable: subscription sub_1 not seen yet"
+    failure = TaskFailure.objects.get()
+    assert failure.task_path == "masthead.billing.webhooks.process_webhook_event"
+    assert (failure.args, failure.attempts) == ([failed.pk], WEBHOOK_ATTEMPTS)
+    assert LedgerEntry.objects.count() == 0
+
+    # The runbook: once the subscription has arrived, staff queue the failed event again.
+    says(sub_obj())
+    deliver(sub_event("customer.subscription.created", created=T0))
+    out = StringIO()
+    call_command("billing_webhooks", "retry", stdout=out)
+    assert stored(invoice).status == WebhookStatus.RECEIVED
+    assert drain() == 0
+    assert stored(invoice).status == WebhookStatus.APPLIED
+    assert [e.amount_minor for e in LedgerEntry.objects.all()] == [1500]
+
+
+class NoTransactionProvider:
+    """The Stripe provider, asserting that no transaction is open when it is asked."""
+
+    def __init__(self) -> None:
+        self.real = get_provider("stripe")
+        self.fetched: list[str] = []
+
+    def subscription(self, ref: str) -> Any:
+        assert not connection.in_atomic_block, "Stripe fetched inside a transaction"
+        self.fetched.append(ref)
+        return self.real.subscription(ref)
+
+
+def test_stripe_is_fetched_with_no_transaction_open(stripe_reader, deliver, says, monkeypatch):
+    fake = NoTransactionProvider()
+    monkeypatch.setattr(stripe_events, "get_provider", lambda name: fake)
+    says(sub_obj())
+    session = shapes.checkout_session(
+        "cs_1",
+        customer="cus_reader",
+        client_reference_id=str(stripe_reader.pk),
+        url="https://checkout.stripe.test/cs_1",
+        success_url="http://testserver/checkout/return/",
+        cancel_url="http://testserver/",
+        status="complete",
+        payment_status="paid",
+        subscription_id="sub_1",
+    )
+    event = shapes.event("checkout.session.completed", session, created=T0 + 3)
+
+    assert deliver(event).json() == {"status": "applied"}
+
+    assert fake.fetched == ["sub_1"]
+    assert stored(event).note == "subscription mirrored from Stripe"
+    # An event in doubt (it would change the status) is fetched the same way.
+    says(sub_obj(status="past_due"))
+    assert deliver(sub_event(created=T0 + 10, status="past_due")).json() == {"status": "applied"}
+    assert fake.fetched == ["sub_1", "sub_1"]
+    assert Subscription.objects.get().status == Status.PAST_DUE
+
+
+def test_fetching_inside_a_transaction_is_refused(stripe_reader):
+    with pytest.raises(TransactionOpen), transaction.atomic():
+        stripe_events.fetch_state("sub_1")

@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from masthead.billing.models import LedgerEntry, Payment, WebhookEvent, WebhookStatus
-from masthead.billing.webhooks import apply_stored
+from masthead.billing.webhooks import requeue
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -39,10 +39,13 @@ class PaymentAdmin(ReadOnlyAdmin):
     search_fields = ["idempotency_key", "provider_ref", "user__email"]
 
 
-@admin.action(description="Apply the selected failed events again")
+@admin.action(description="Queue the selected failed events again")
 def retry(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
-    results = [apply_stored(event)[0] for event in queryset.filter(status=WebhookStatus.FAILED)]
-    messages.info(request, f"Retried {len(results)}; {results.count(200)} applied or ignored.")
+    failed = [event for event in queryset.filter(status=WebhookStatus.FAILED) if requeue(event)]
+    done = WebhookEvent.objects.filter(
+        pk__in=[e.pk for e in failed], status__in=[WebhookStatus.APPLIED, WebhookStatus.IGNORED]
+    ).count()  # with a worker's queue, the rest are applied shortly
+    messages.info(request, f"Retried {len(failed)}; {done} applied or ignored.")
 
 
 @admin.register(WebhookEvent)

@@ -129,9 +129,10 @@ class LedgerEntry(AppendOnlyModel):
 
 
 class WebhookStatus(models.TextChoices):
+    RECEIVED = "received", _("Received (queued to be applied)")
     APPLIED = "applied", _("Applied")
     IGNORED = "ignored", _("Ignored")
-    FAILED = "failed", _("Failed (retry with `masthead billing_webhooks retry`)")
+    FAILED = "failed", _("Failed (retried by the queue; then `masthead billing_webhooks retry`)")
 
 
 class WebhookEvent(models.Model):

@@ -9,7 +9,9 @@ provider-neutral change; this module decides what it means for the reader it nam
 - `livemode` must match the secret key's mode, and an `account` must be ours;
 - order comes from Stripe's state, not from arrival: an ended subscription stays ended, an older
   state (event time) or an earlier period is skipped, and an event that would change the status
-  or plan is a doubt: the subscription is fetched from Stripe and that copy applied.
+  or plan is a doubt: the subscription is fetched from Stripe and that copy applied;
+- two steps (run by `billing.webhooks.process_webhook_event`): `fetch` makes any Stripe call
+  with no transaction open, then `apply_event` runs in one transaction with the fetched copy.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.conf import settings
 
 from masthead.billing import provider_events as pe
 from masthead.billing.models import ProviderCustomer
+from masthead.billing.payments import assert_no_transaction
 from masthead.billing.providers import get_provider
 from masthead.billing.stripe import events as stripe_events
 from masthead.billing.stripe.provider import live_key
@@ -105,30 +108,53 @@ def _would_change(sub: Subscription, state: pe.SubscriptionState) -> bool:
 
 
 def fetch_state(subscription_ref: str) -> pe.SubscriptionState:
+    """Stripe's current copy of a subscription; never with a transaction (or lock) open."""
+    assert_no_transaction()
     return get_provider("stripe").subscription(subscription_ref)
 
 
-def _subscription_event(event: pe.ProviderEvent, state: pe.SubscriptionState) -> str:
+FETCH = "fetch Stripe's copy"
+APPLY = "apply the event's state"
+
+
+def _decide(
+    event: pe.ProviderEvent, state: pe.SubscriptionState
+) -> tuple[Any, Subscription | None, str]:
+    """(reader, existing subscription, what to do): FETCH, APPLY, or a note saying why
+    nothing changes. Read by the fetch step (no transaction) and again by the apply step."""
     user = _user_for_customer(state.customer_ref)
     existing = (
         Subscription.objects.select_related("plan", "next_plan")
         .filter(provider="stripe", provider_ref=state.subscription_ref)
         .first()
     )
-    if existing is not None:
-        _owned_by(existing, user, state.customer_ref)
-        if existing.status == Status.EXPIRED:
-            return "the subscription has ended; it stays ended"
-        if existing.provider_state_at and event.created < existing.provider_state_at:
-            return "older than the state already applied"
-        if state.period_end < existing.current_period_end:
-            return "an earlier period than the one already applied"
-        if state.status != Status.EXPIRED and _would_change(existing, state):
-            fetched = fetch_state(state.subscription_ref)
-            if fetched.customer_ref != state.customer_ref:
-                raise Ignored(f"Stripe names another customer for {state.subscription_ref}")
-            _apply(user, fetched, state_at=event.created, existing=existing)
-            return "applied Stripe's current copy"
+    if existing is None:
+        return user, None, APPLY
+    _owned_by(existing, user, state.customer_ref)
+    if existing.status == Status.EXPIRED:
+        return user, existing, "the subscription has ended; it stays ended"
+    if existing.provider_state_at and event.created < existing.provider_state_at:
+        return user, existing, "older than the state already applied"
+    if state.period_end < existing.current_period_end:
+        return user, existing, "an earlier period than the one already applied"
+    if state.status != Status.EXPIRED and _would_change(existing, state):
+        return user, existing, FETCH
+    return user, existing, APPLY
+
+
+def _subscription_event(
+    event: pe.ProviderEvent, state: pe.SubscriptionState, fetched: pe.SubscriptionState | None
+) -> str:
+    user, existing, verdict = _decide(event, state)
+    if verdict == FETCH:
+        if fetched is None:  # the state changed since the fetch step: the task runs again
+            raise NotYetApplicable(f"Stripe's copy of {state.subscription_ref} is needed")
+        if fetched.customer_ref != state.customer_ref:
+            raise Ignored(f"Stripe names another customer for {state.subscription_ref}")
+        _apply(user, fetched, state_at=event.created, existing=existing)
+        return "applied Stripe's current copy"
+    if verdict != APPLY:
+        return verdict
     result = _apply(user, state, state_at=event.created, existing=existing)
     return "applied" if result is not None else "older than the state already applied"
 
@@ -167,35 +193,66 @@ def sync_checkout(user: Any, session_ref: str) -> Subscription | None:
     return _apply(user, state, state_at=state.period_start)
 
 
-def _checkout_event(event: pe.ProviderEvent, change: pe.CheckoutCompleted) -> str:
+def _checkout_user(change: pe.CheckoutCompleted) -> Any:
     user = _user_for_customer(change.customer_ref)
     if change.client_reference_id and change.client_reference_id != str(user.pk):
         raise Ignored(
             f"checkout session {change.session_ref} was started by another reader than "
             f"customer {change.customer_ref}"
         )
-    if Subscription.objects.filter(
-        provider="stripe", provider_ref=change.subscription_ref
-    ).exists():
+    return user
+
+
+def _mirrored(subscription_ref: str) -> bool:
+    return Subscription.objects.filter(provider="stripe", provider_ref=subscription_ref).exists()
+
+
+def _checkout_event(
+    event: pe.ProviderEvent, change: pe.CheckoutCompleted, fetched: pe.SubscriptionState | None
+) -> str:
+    user = _checkout_user(change)
+    if _mirrored(change.subscription_ref):
         return "subscription already mirrored"
-    state = fetch_state(change.subscription_ref)
-    if state.customer_ref != change.customer_ref:
+    if fetched is None:  # mirrored, then removed, since the fetch step: the task runs again
+        raise NotYetApplicable(f"Stripe's copy of {change.subscription_ref} is needed")
+    if fetched.customer_ref != change.customer_ref:
         raise Ignored(f"Stripe names another customer for {change.subscription_ref}")
-    _apply(user, state, state_at=event.created)
+    _apply(user, fetched, state_at=event.created)
     return "subscription mirrored from Stripe"
 
 
-@register_applier("stripe")
-def apply_event(payload: dict[str, Any]) -> str:
+def _origin_checked(payload: dict[str, Any]) -> pe.ProviderEvent:
     event = stripe_events.parse(payload)
     _check_origin(event)
+    return event
+
+
+def fetch(payload: dict[str, Any]) -> pe.SubscriptionState | None:
+    """The fetch step, before any transaction: Stripe's copy of the subscription, when the
+    event is in doubt (it would change the status or plan) or mirrors a Checkout."""
+    event = _origin_checked(payload)
+    change = event.change
+    if isinstance(change, pe.SubscriptionState):
+        if _decide(event, change)[2] == FETCH:
+            return fetch_state(change.subscription_ref)
+    elif isinstance(change, pe.CheckoutCompleted):
+        _checkout_user(change)
+        if not _mirrored(change.subscription_ref):
+            return fetch_state(change.subscription_ref)
+    return None
+
+
+@register_applier("stripe", fetch=fetch)
+def apply_event(payload: dict[str, Any], fetched: pe.SubscriptionState | None = None) -> str:
+    """The apply step, in one transaction, with what `fetch` fetched (no provider call)."""
+    event = _origin_checked(payload)
     change = event.change
     if change is None:
         raise Unused(event.unused_reason)
     if isinstance(change, pe.SubscriptionState):
-        return _subscription_event(event, change)
+        return _subscription_event(event, change, fetched)
     if isinstance(change, pe.CheckoutCompleted):
-        return _checkout_event(event, change)
+        return _checkout_event(event, change, fetched)
     subscription = _subscription_for_payment(change)
     if isinstance(change, pe.PaymentFailed):
         if subscription.status not in (Status.ACTIVE, Status.TRIALING):

@@ -5,11 +5,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from masthead.billing.models import WebhookEvent, WebhookStatus
-from masthead.billing.webhooks import apply_stored
+from masthead.billing.webhooks import answer, requeue
 
 
 class Command(BaseCommand):
-    help = "List failed provider webhooks, or apply them again: `billing_webhooks retry [ID]`."
+    help = "List failed provider webhooks, or queue them again: `billing_webhooks retry [ID]`."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["list", "retry"], nargs="?", default="list")
@@ -21,7 +21,9 @@ class Command(BaseCommand):
             failed = failed.filter(event_id=options["event_id"])
         for event in failed:
             if options["action"] == "retry":
-                _, body = apply_stored(event)
+                requeue(event)  # applied by a worker (at once on the immediate backend)
+                event.refresh_from_db(fields=["status"])
+                _, body = answer(event)
                 self.stdout.write(f"{event.event_id} {event.event_type}: {body}")
             else:
                 self.stdout.write(f"{event.event_id} {event.event_type} {event.note}")
