@@ -75,7 +75,7 @@ def test_a_failed_smtp_send_is_retried_and_delivered_once(settings, smtp):
         if line.startswith("Subject:")
     )
     assert subjects[0] == "Subject: Welcome to The Meridian Review"
-    assert subjects[1].startswith("Subject: Your The Meridian Review receipt")
+    assert subjects[1].startswith("Subject: Your receipt from The Meridian Review")
     for row in OutboxEmail.objects.all():
         assert (row.status, row.attempts, row.last_error) == (OutboxStatus.SENT, 2, "")
 

@@ -8,11 +8,11 @@ class SubscriptionsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
+        from masthead.core import generation
         from masthead.subscriptions import (
             jobs,  # noqa: F401  (registers the scheduled jobs)
             stripe_events,  # noqa: F401  (the webhook applier)
         )
-        from masthead.core import generation
         from masthead.subscriptions.models import Offer, Plan
         from masthead.subscriptions.offers import forget_catalogue
 

@@ -56,7 +56,7 @@ def _term(offer) -> str:  # type: ignore[no-untyped-def]
 
 def view_of_offer(offer) -> OfferView:  # type: ignore[no-untyped-def]
     from masthead.subscriptions.models import OfferKind
-    from masthead.subscriptions.money import format_money
+    from masthead.core.money import format_money
 
     trial = offer.kind == OfferKind.TRIAL
     first = 0 if trial else offer.intro_price_minor
@@ -149,7 +149,7 @@ class CheckoutTerms:
 def checkout_terms(plan, offer, *, now: datetime) -> CheckoutTerms:  # type: ignore[no-untyped-def]
     from masthead.subscriptions.actions import add_months
     from masthead.subscriptions.models import Interval, OfferKind
-    from masthead.subscriptions.money import format_money
+    from masthead.core.money import format_money
 
     starts: datetime | None = None
     today = plan.price_minor
