@@ -55,8 +55,8 @@ def _term(offer) -> str:  # type: ignore[no-untyped-def]
 
 
 def view_of_offer(offer) -> OfferView:  # type: ignore[no-untyped-def]
-    from masthead.subscriptions.models import OfferKind
     from masthead.core.money import format_money
+    from masthead.subscriptions.models import OfferKind
 
     trial = offer.kind == OfferKind.TRIAL
     first = 0 if trial else offer.intro_price_minor
@@ -147,9 +147,9 @@ class CheckoutTerms:
 
 
 def checkout_terms(plan, offer, *, now: datetime) -> CheckoutTerms:  # type: ignore[no-untyped-def]
+    from masthead.core.money import format_money
     from masthead.subscriptions.actions import add_months
     from masthead.subscriptions.models import Interval, OfferKind
-    from masthead.core.money import format_money
 
     starts: datetime | None = None
     today = plan.price_minor
