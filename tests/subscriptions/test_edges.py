@@ -110,7 +110,8 @@ def test_choosing_the_current_plan_drops_a_scheduled_downgrade(catalog):
     assert sub.next_plan == catalog.monthly
     preview = actions.preview_plan_change(sub, catalog.annual, now=NOW)
     assert (preview.charge_text, preview.credit_text, preview.renewal_text) == ("$0", "$0", "$150")
-    actions.change_plan(sub, catalog.annual, now=NOW)
+    staff = factories.user(staff=True)
+    actions.change_plan(sub, catalog.annual, now=NOW, actor=staff)
     sub.refresh_from_db()
     assert sub.next_plan is None
     assert list(sub.events.values_list("kind", flat=True)) == [
@@ -118,6 +119,8 @@ def test_choosing_the_current_plan_drops_a_scheduled_downgrade(catalog):
         EventKind.PLAN_CHANGE_SCHEDULED,
         EventKind.PLAN_CHANGE_SCHEDULED,
     ]
+    # Withdrawing the change is recorded with who did it, like scheduling it.
+    assert sub.events.order_by("-pk").first().actor == staff
 
 
 def test_a_trialist_switches_plan_for_free(catalog):

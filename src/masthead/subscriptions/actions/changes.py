@@ -106,33 +106,12 @@ def change_plan(
     with transaction.atomic(durable=True):
         sub = lock(subscription)
         preview = preview_plan_change(sub, plan, now=now)
-        if expected is not None and (
-            expected.charge_minor,
-            expected.credit_minor,
-            expected.immediate,
-            expected.plan_id,
-        ) != (preview.charge_minor, preview.credit_minor, preview.immediate, preview.plan_id):
+        if _outdated(expected, preview):
             raise PreviewOutdated(preview)
         previous_plan = sub.plan
-        if plan.pk == sub.plan_id:
-            return transition(
-                sub,
-                sub.status,
-                EventKind.PLAN_CHANGE_SCHEDULED,
-                at=now,
-                data={"plan": plan.slug},
-                next_plan=None,
-            )
-        if not preview.immediate:
-            return transition(
-                sub,
-                sub.status,
-                EventKind.PLAN_CHANGE_SCHEDULED,
-                at=now,
-                actor=actor,
-                data={"plan": plan.slug, "applies_at": preview.applies_at.isoformat()},
-                next_plan=plan,
-            )
+        scheduled = _schedule_unless_immediate(sub, plan, preview, now=now, actor=actor)
+        if scheduled is not None:
+            return scheduled
         if sub.status == Status.TRIALING:
             return transition(
                 sub,
@@ -232,6 +211,40 @@ def _outdated(expected: PlanChangePreview | None, preview: PlanChangePreview) ->
     ) != (preview.charge_minor, preview.credit_minor, preview.immediate, preview.plan_id)
 
 
+def _schedule_unless_immediate(
+    sub: Subscription,
+    plan: Plan,
+    preview: PlanChangePreview,
+    *,
+    now: datetime,
+    actor: Any,
+) -> Subscription | None:
+    """Choosing the current plan again withdraws a scheduled change; a change that is not
+    immediate is scheduled for the period's end. Either way nothing is charged. None: the
+    change applies now."""
+    if plan.pk == sub.plan_id:
+        return transition(
+            sub,
+            sub.status,
+            EventKind.PLAN_CHANGE_SCHEDULED,
+            at=now,
+            actor=actor,
+            data={"plan": plan.slug},
+            next_plan=None,
+        )
+    if not preview.immediate:
+        return transition(
+            sub,
+            sub.status,
+            EventKind.PLAN_CHANGE_SCHEDULED,
+            at=now,
+            actor=actor,
+            data={"plan": plan.slug, "applies_at": preview.applies_at.isoformat()},
+            next_plan=plan,
+        )
+    return None
+
+
 def _change_plan_at_stripe(
     subscription: Subscription,
     plan: Plan,
@@ -250,26 +263,9 @@ def _change_plan_at_stripe(
     state = change_plan_at_stripe(subscription, plan, preview)
     with transaction.atomic(durable=True):
         sub = lock(subscription)
-        if plan.pk == sub.plan_id:
-            return transition(
-                sub,
-                sub.status,
-                EventKind.PLAN_CHANGE_SCHEDULED,
-                at=now,
-                actor=actor,
-                data={"plan": plan.slug},
-                next_plan=None,
-            )
-        if not preview.immediate:
-            return transition(
-                sub,
-                sub.status,
-                EventKind.PLAN_CHANGE_SCHEDULED,
-                at=now,
-                actor=actor,
-                data={"plan": plan.slug, "applies_at": preview.applies_at.isoformat()},
-                next_plan=plan,
-            )
+        scheduled = _schedule_unless_immediate(sub, plan, preview, now=now, actor=actor)
+        if scheduled is not None:
+            return scheduled
         fields: dict[str, Any] = {"plan": plan, "next_plan": None}
         data: dict[str, Any] = {"plan": plan.slug}
         if sub.status == Status.ACTIVE:
