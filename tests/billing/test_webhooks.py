@@ -572,3 +572,40 @@ def test_stripe_is_fetched_with_no_transaction_open(stripe_reader, deliver, says
 def test_fetching_inside_a_transaction_is_refused(stripe_reader):
     with pytest.raises(TransactionOpen), transaction.atomic():
         stripe_events.fetch_state("sub_1")
+
+
+def test_an_event_whose_task_was_lost_is_queued_again_by_the_sweep(
+    stripe_reader, deliver, says, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from masthead.billing.jobs import STUCK_AFTER, requeue_stuck_webhooks
+    from masthead.core import jobs
+
+    settings.TASKS = DATABASE
+    says(sub_obj())
+    event = sub_event("customer.subscription.created", created=T0)
+    assert deliver(event).json() == {"status": "received"}
+    DBTaskResult.objects.all().delete()  # the queue lost the task
+    fresh = sub_event(created=T0 + 5, event_id="evt_fresh")
+    deliver(fresh)
+    DBTaskResult.objects.all().delete()
+
+    # Not yet stuck: a slow queue is left alone.
+    assert requeue_stuck_webhooks(NOW) == 0
+    WebhookEvent.objects.filter(event_id=event["id"]).update(
+        received_at=timezone.now() - STUCK_AFTER - timedelta(seconds=1)
+    )
+
+    assert "billing.requeue_stuck_webhooks" in jobs.registered()
+    assert requeue_stuck_webhooks(NOW) == 1
+    assert DBTaskResult.objects.count() == 1
+    assert drain() == 0
+    assert stored(event).status == WebhookStatus.APPLIED
+    assert stored(fresh).status == WebhookStatus.RECEIVED  # only the stuck one was queued
+    assert Subscription.objects.get(provider_ref="sub_1").status == Status.ACTIVE
+    # Applied events are never queued again.
+    WebhookEvent.objects.update(received_at=timezone.now() - STUCK_AFTER * 2)
+    assert requeue_stuck_webhooks(NOW) == 1  # the fresh one, now old enough
