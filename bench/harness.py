@@ -448,7 +448,28 @@ def masthead_environment(
         "MASTHEAD_HASHED_STATIC": "true",
         "MASTHEAD_SITE_URL": site_url,
         "LOG_LEVEL": "WARNING",
+        # `masthead serve` refuses production without a real payment provider and e-mail.
+        # Nothing in a benchmark pays or sends mail: placeholders that are never called
+        # (Stripe keys that reach no network, SMTP on a closed loopback port).
+        **SERVE_PLACEHOLDERS,
     }
+
+
+SERVE_PLACEHOLDERS = {
+    "PAYMENT_PROVIDER": "stripe",
+    "STRIPE_SECRET_KEY": "sk_live_bench_placeholder_never_called",
+    "STRIPE_PUBLISHABLE_KEY": "pk_live_bench_placeholder_never_called",
+    "STRIPE_WEBHOOK_SECRET": "whsec_bench_placeholder_never_called",
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "EMAIL_HOST": LOOPBACK,
+    "EMAIL_PORT": "9",  # discard: nothing listens, nothing is sent
+}
+# The demo subscribes its readers through the built-in test provider and writes its mail to
+# files, so `masthead demo` runs without the placeholders.
+DEMO_OVERRIDES = {
+    "PAYMENT_PROVIDER": "test",
+    "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+}
 
 
 def run_masthead(env: Mapping[str, str], *arguments: str) -> None:
@@ -467,7 +488,7 @@ def prepare_site(
         refresh_database(database)
         flush_redis(env["REDIS_URL"])
         step("migrate and load the demo newsroom (masthead demo --no-serve)")
-        run_masthead(env, "demo", "--no-serve")
+        run_masthead({**env, **DEMO_OVERRIDES}, "demo", "--no-serve")
     if collect_static:
         step(f"collectstatic into {env['STATIC_ROOT']}")
         run_masthead(env, "collectstatic", "--noinput", "-v0")
