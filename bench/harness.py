@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import http.client
 import json
 import os
@@ -516,6 +517,17 @@ def serve_argv(port: int, workers: int) -> list[str]:
     ]
 
 
+def visible_text(markup: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
+
+
+def last_words(article: object) -> str:
+    """The end of an article's body: in a page only when the page shows the whole article."""
+    body = article.body  # type: ignore[attr-defined]
+    texts = [visible_text(str(b.value.source)) for b in body if b.block_type == "paragraph"]
+    return " ".join(" ".join(texts).split()[-12:])
+
+
 @dataclass(frozen=True)
 class Work:
     """What one request costs, counted in-process."""
@@ -655,3 +667,83 @@ def floor_server(
             yield server
     finally:
         store.delete(FLOOR_PAGE_KEY)
+
+
+NGINX_PROXY_CONFIG = """\
+worker_processes {workers};
+daemon off;
+master_process on;
+pid {prefix}/nginx.pid;
+error_log stderr warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/tmp/body;
+    proxy_temp_path {prefix}/tmp/proxy;
+    fastcgi_temp_path {prefix}/tmp/fastcgi;
+    uwsgi_temp_path {prefix}/tmp/uwsgi;
+    scgi_temp_path {prefix}/tmp/scgi;
+    keepalive_requests 1000000;
+{upstreams}
+{servers}
+}}
+"""
+NGINX_UPSTREAM = """\
+    upstream {name} {{
+{members}
+        keepalive 64;
+    }}
+"""
+NGINX_PROXY_SERVER = """\
+    server {{
+        listen {host}:{port};
+        location / {{
+            proxy_pass http://{name};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_buffering on;
+            # Which instance answered: the meter check shows one reader's requests on both.
+            add_header X-Bench-Upstream $upstream_addr always;
+        }}
+    }}
+"""
+
+
+def nginx_proxy_config(
+    upstreams: Mapping[str, Sequence[int]], ports: Mapping[str, int], *, workers: int, prefix: Path
+) -> str:
+    """nginx in front of app servers: one `server` on ports[name] per upstream (round robin)."""
+    blocks = "".join(
+        NGINX_UPSTREAM.format(
+            name=name,
+            members="\n".join(f"        server {LOOPBACK}:{port};" for port in members),
+        )
+        for name, members in upstreams.items()
+    )
+    servers = "".join(
+        NGINX_PROXY_SERVER.format(host=LOOPBACK, port=ports[name], name=name) for name in upstreams
+    )
+    return NGINX_PROXY_CONFIG.format(
+        workers=workers, prefix=prefix, upstreams=blocks.rstrip("\n"), servers=servers.rstrip("\n")
+    )
+
+
+@contextlib.contextmanager
+def nginx_proxying(
+    upstreams: Mapping[str, Sequence[int]], *, workers: int, log_dir: Path
+) -> Iterator[dict[str, int]]:
+    """nginx (foreground, temporary prefix) proxying to each upstream; yields name -> port."""
+    nginx = require_tool("nginx", "nginx-light")
+    ports = {name: free_port() for name in upstreams}
+    with tempfile.TemporaryDirectory(prefix="bench-nginx-proxy-") as prefix_name:
+        prefix = Path(prefix_name)
+        (prefix / "tmp").mkdir()
+        prefix.chmod(0o755)
+        config = prefix / "nginx.conf"
+        config.write_text(nginx_proxy_config(upstreams, ports, workers=workers, prefix=prefix))
+        argv = [nginx, "-p", str(prefix), "-e", "stderr", "-c", str(config)]
+        first = next(iter(upstreams))
+        with running("nginx proxy", argv, port=ports[first], log_dir=log_dir, timeout=60):
+            yield ports

@@ -162,7 +162,7 @@ WIDTH = 1200
 ROW_HEIGHT = 44
 LEFT = 330  # room for the names
 RIGHT = 40
-TOP = 96
+TOP = 110
 BOTTOM = 56
 COLOURS = {
     "reference": (140, 140, 140),
@@ -182,6 +182,17 @@ def _bar_colour(row: Figures, floor: Figures | None) -> tuple[int, int, int]:
     return COLOURS["meets" if value is not None and value >= target else "misses"]
 
 
+def wrapped(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` characters, broken at spaces (two lines at most)."""
+    lines = [""]
+    for word in text.split(" "):
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width and len(lines) < 2:
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}" if lines[-1] else word
+    return lines
+
+
 def draw_chart(rows: Sequence[Figures], info: RunInfo, path: Path) -> Path:
     """A horizontal bar chart of requests/s (log scale, so nginx and the slowest page fit),
     each bar labelled with req/s, p99 and the ratio to the floor; green where a page meets its
@@ -195,9 +206,10 @@ def draw_chart(rows: Sequence[Figures], info: RunInfo, path: Path) -> Path:
     font = ImageFont.load_default(size=14)
     small = ImageFont.load_default(size=12)
     draw.text((20, 14), "Masthead: requests per second, one run", font=title, fill=COLOURS["text"])
-    draw.text((20, 44), caption(info, rows), font=small, fill=COLOURS["text"])
+    for line_number, line in enumerate(wrapped(caption(info, rows), 170)):
+        draw.text((20, 42 + 16 * line_number), line, font=small, fill=COLOURS["text"])
     draw.text(
-        (20, 64),
+        (20, 78),
         "bar: req/s (log scale); label: req/s, p99, vs floor (target). "
         "Green meets its target, red misses, grey: references.",
         font=small,

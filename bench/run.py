@@ -18,7 +18,6 @@ test: nothing is asserted on time.
 from __future__ import annotations
 
 import argparse
-import html
 import os
 import re
 import sys
@@ -42,6 +41,7 @@ from harness import (  # noqa: E402  (bench/ is not a package)
     fetch,
     floor_server,
     free_port,
+    last_words,
     masthead_environment,
     nginx_serving,
     prepare_site,
@@ -54,6 +54,7 @@ from harness import (  # noqa: E402  (bench/ is not a package)
     setup_django,
     step,
     stop_on_sigterm,
+    visible_text,
 )
 from report import FLOOR, NGINX, Figures, RunInfo, markdown_table, write_all  # noqa: E402
 
@@ -110,10 +111,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # -- what to load ------------------------------------------------------------------------------
 
 
-def visible_text(markup: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
-
-
 @dataclass(frozen=True)
 class Target:
     key: str
@@ -122,12 +119,6 @@ class Target:
     cookies: dict[str, str] = field(default_factory=dict)
     last_words: str = ""  # present only when the article's full text is shown
     title: str = ""
-
-
-def last_words(article: object) -> str:
-    body = article.body  # type: ignore[attr-defined]
-    texts = [visible_text(str(b.value.source)) for b in body if b.block_type == "paragraph"]
-    return " ".join(" ".join(texts).split()[-12:])
 
 
 def article_weight(article: object) -> tuple[int, int]:
