@@ -352,9 +352,7 @@ def run(args: argparse.Namespace) -> int:
         articles, allowance = metered_articles()
         with contextlib.ExitStack() as stack:
             for name, port in zip("AB", ports, strict=True):
-                step(
-                    f"starting instance {name}: masthead serve ({args.workers} workers), port {port}"
-                )
+                step(f"instance {name}: masthead serve ({args.workers} workers) on port {port}")
                 stack.enter_context(
                     running(
                         f"instance {name}",
@@ -375,7 +373,8 @@ def run(args: argparse.Namespace) -> int:
     loads = [r.load_one for r in rows] + [r.load_two for r in rows]
     print()
     print(
-        f"Two instances, measured {started:%Y-%m-%d %H:%M UTC}{' (smoke, --quick)' if args.quick else ''}: "
+        f"Two instances, measured {started:%Y-%m-%d %H:%M UTC}"
+        f"{' (smoke, --quick)' if args.quick else ''}: "
         f"PostgreSQL + Redis, production settings, {args.workers} worker(s) per instance, "
         f"nginx round robin, {cpu_cores()} cores shared by everything; 1-minute load average "
         f"{min(loads):.2f} to {max(loads):.2f}."
@@ -390,7 +389,8 @@ def run(args: argparse.Namespace) -> int:
     )
     print()
     print(
-        f"Throughput (wrk --latency, {args.duration} s at {args.connections} connections, through nginx):"
+        f"Throughput (wrk --latency, {args.duration} s at {args.connections} connections, "
+        "through nginx):"
     )
     print_table(THROUGHPUT_HEADERS, throughput_table(rows))
     print(

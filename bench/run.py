@@ -220,7 +220,8 @@ def probe(port: int, target: Target) -> Response:
     response = fetch(port, target.path, headers=target.headers)
     if response.status != 200:
         raise BenchError(
-            f"{target.path} ({target.key}) answered {response.status}, not 200: {response.body[:300]!r}"
+            f"{target.path} ({target.key}) answered {response.status}, not 200: "
+            f"{response.body[:300]!r}"
         )
     if target.last_words and target.last_words not in visible_text(
         response.body.decode(errors="replace")
@@ -237,7 +238,8 @@ def load(
 ) -> tuple[LoadResult, float]:
     """(wrk's result, the 1-minute load average just before it), after the warm-up."""
     step(
-        f"wrk {url}: {args.warmup} s warm-up, then {args.duration} s at {args.connections} connections"
+        f"wrk {url}: {args.warmup} s warm-up, then {args.duration} s "
+        f"at {args.connections} connections"
     )
     if args.warmup:
         run_wrk(
@@ -294,14 +296,16 @@ def measure_pages(
     targets: dict[str, Target],
     work: Path,
 ) -> tuple[list[Figures], bytes, str, dict[str, Work]]:
-    """Each page through `masthead serve`; (figures, the metered article's bytes, its type, costs)."""
+    """Each page through `masthead serve`: (figures, the metered article's bytes and type,
+    the costs counted in-process)."""
     costs: dict[str, Work] = {}
     for key in args.pages:
         target = targets[key]
         costs[key] = count_work(target.path, cookies=target.cookies)
         cost = costs[key]
         step(
-            f"{PAGES[key]} {target.path}: {cost.sql_queries} SQL, {cost.cache_round_trips} cache round trips ({', '.join(cost.commands) or 'no Redis'}), status {cost.status}"
+            f"{PAGES[key]} {target.path}: {cost.sql_queries} SQL, {cost.cache_round_trips} "
+            f"cache round trips ({', '.join(cost.commands) or 'no Redis'}), status {cost.status}"
         )
     rows = []
     step(f"starting masthead serve ({args.workers} workers) on port {site_port}")
@@ -406,7 +410,8 @@ def run(args: argparse.Namespace) -> int:
         setup_django(env)
         targets = choose_targets()
         step(
-            f"metered and subscriber's article: {targets['metered'].title!r} {targets['metered'].path}"
+            f"metered and subscriber's article: {targets['metered'].title!r} "
+            f"{targets['metered'].path}"
         )
         pages, copy, content_type, _ = measure_pages(args, env, site_port, targets, work)
         saved = args.out / "metered-article.html"
@@ -430,10 +435,11 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(markdown_table(rows, info))
     print(
-        "SQL/req and cache RT/req: counted in-process (Django's test client, the server's settings, "
-        "warm cache) for one request; the floor's and nginx's are by construction. vs floor: req/s "
-        "over the floor's; non-2xx: wrk's 4xx/5xx plus socket errors; bytes unchanged: every response "
-        "had the probe's size and the page after the run equals the page before."
+        "SQL/req and cache RT/req: counted in-process (Django's test client, the server's "
+        "settings, warm cache) for one request; the floor's and nginx's are by construction. "
+        "vs floor: req/s over the floor's; non-2xx: wrk's 4xx/5xx plus socket errors; bytes "
+        "unchanged: every response had the probe's size and the page after the run equals the "
+        "page before."
     )
     for name, path in written.items():
         shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
