@@ -30,11 +30,13 @@ from harness import (  # noqa: E402  (bench/ is not a package)
     BenchError,
     LoadResult,
     Response,
+    checked_arguments,
     count_work,
     cpu_cores,
     fetch,
     floor_server,
     free_port,
+    load_arguments,
     masthead_environment,
     nginx_serving,
     prepare_site,
@@ -55,23 +57,11 @@ TARGET_FLOOR_RATIO = 0.5
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=int, default=20, help="seconds of load per target")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=cpu_cores(), help="wrk threads")
-    parser.add_argument("--warmup", type=int, default=3, help="unreported seconds before each")
-    parser.add_argument("--workers", type=int, default=cpu_cores(), help="server workers")
-    parser.add_argument("--database", default="masthead_bench", help="PostgreSQL database name")
-    parser.add_argument("--redis-db", type=int, default=15)
-    parser.add_argument(
-        "--reuse-database",
-        action="store_true",
-        help="keep the database and demo content of the last run (skip migrate and demo)",
+    load_arguments(
+        parser, duration=20, warmup=3, workers=cpu_cores(), database="masthead_bench", redis_db=15
     )
     parser.add_argument("--path", help="benchmark this URL path instead of the analysis article")
-    args = parser.parse_args(argv)
-    if min(args.duration, args.connections, args.threads, args.workers) < 1 or args.warmup < 0:
-        parser.error("durations, connections, threads and workers must be positive")
-    return args
+    return checked_arguments(parser, argv, quick=False)
 
 
 @dataclass(frozen=True)

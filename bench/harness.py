@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import html
 import http.client
@@ -308,7 +309,8 @@ def run_wrk(
     return parse_wrk_output(finished.stdout)
 
 
-NGINX_CONFIG = """\
+# nginx in the foreground with everything under a temporary prefix; `{http}` is the rest.
+NGINX_MAIN = """\
 worker_processes {workers};
 daemon off;
 master_process on;
@@ -322,9 +324,13 @@ http {{
     fastcgi_temp_path {prefix}/tmp/fastcgi;
     uwsgi_temp_path {prefix}/tmp/uwsgi;
     scgi_temp_path {prefix}/tmp/scgi;
+    keepalive_requests 1000000;
+{http}
+}}
+"""
+NGINX_STATIC = """\
     sendfile on;
     tcp_nopush on;
-    keepalive_requests 1000000;
     open_file_cache max=16 inactive=60s;
     types {{ }}
     default_type "{content_type}";
@@ -332,9 +338,7 @@ http {{
         listen {host}:{port};
         root {prefix}/www;
         location / {{ try_files /page =404; }}
-    }}
-}}
-"""
+    }}"""
 
 
 @contextlib.contextmanager
@@ -360,12 +364,15 @@ def nginx_serving(
         (prefix / "www" / "page").chmod(0o644)
         config = prefix / "nginx.conf"
         config.write_text(
-            NGINX_CONFIG.format(
+            NGINX_MAIN.format(
                 workers=workers,
                 prefix=prefix,
-                host=LOOPBACK,
-                port=port,
-                content_type=content_type.replace('"', ""),
+                http=NGINX_STATIC.format(
+                    prefix=prefix,
+                    host=LOOPBACK,
+                    port=port,
+                    content_type=content_type.replace('"', ""),
+                ),
             )
         )
         argv = [nginx, "-p", str(prefix), "-e", "stderr", "-c", str(config)]
@@ -394,6 +401,44 @@ MASTHEAD = str(Path(sys.executable).parent / "masthead")
 
 def cpu_cores() -> int:
     return len(os.sched_getaffinity(0))
+
+
+def load_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    duration: int,
+    warmup: int,
+    workers: int,
+    database: str,
+    redis_db: int,
+) -> None:
+    """The options every benchmark script takes (wrk, servers, its own database)."""
+    parser.add_argument("--duration", type=int, default=duration, help="seconds of load per run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=cpu_cores(), help="wrk threads")
+    parser.add_argument("--warmup", type=int, default=warmup, help="unreported seconds before each")
+    parser.add_argument("--workers", type=int, default=workers, help="workers per server")
+    parser.add_argument("--database", default=database, help="PostgreSQL database (dropped first)")
+    parser.add_argument("--redis-db", type=int, default=redis_db)
+    parser.add_argument(
+        "--reuse-database",
+        action="store_true",
+        help="keep the database and demo content of the last run (skip migrate and demo)",
+    )
+
+
+def checked_arguments(
+    parser: argparse.ArgumentParser, argv: list[str] | None, *, quick: bool = True
+) -> argparse.Namespace:
+    """Parsed options; `--quick` (when offered) means 2 s per run after a 1 s warm-up."""
+    if quick:
+        parser.add_argument("--quick", action="store_true", help="2 s per run, 1 s warm-up")
+    args = parser.parse_args(argv)
+    if getattr(args, "quick", False):
+        args.duration, args.warmup = 2, 1
+    if min(args.duration, args.connections, args.threads, args.workers) < 1 or args.warmup < 0:
+        parser.error("durations, connections, threads and workers must be positive")
+    return args
 
 
 def step(message: str) -> None:
@@ -669,25 +714,6 @@ def floor_server(
         store.delete(FLOOR_PAGE_KEY)
 
 
-NGINX_PROXY_CONFIG = """\
-worker_processes {workers};
-daemon off;
-master_process on;
-pid {prefix}/nginx.pid;
-error_log stderr warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/tmp/body;
-    proxy_temp_path {prefix}/tmp/proxy;
-    fastcgi_temp_path {prefix}/tmp/fastcgi;
-    uwsgi_temp_path {prefix}/tmp/uwsgi;
-    scgi_temp_path {prefix}/tmp/scgi;
-    keepalive_requests 1000000;
-{upstreams}
-{servers}
-}}
-"""
 NGINX_UPSTREAM = """\
     upstream {name} {{
 {members}
@@ -725,9 +751,7 @@ def nginx_proxy_config(
     servers = "".join(
         NGINX_PROXY_SERVER.format(host=LOOPBACK, port=ports[name], name=name) for name in upstreams
     )
-    return NGINX_PROXY_CONFIG.format(
-        workers=workers, prefix=prefix, upstreams=blocks.rstrip("\n"), servers=servers.rstrip("\n")
-    )
+    return NGINX_MAIN.format(workers=workers, prefix=prefix, http=(blocks + servers).rstrip("\n"))
 
 
 @contextlib.contextmanager

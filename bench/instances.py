@@ -46,9 +46,11 @@ from harness import (  # noqa: E402  (bench/ is not a package)
     VAR_BENCH,
     BenchError,
     LoadResult,
+    checked_arguments,
     cpu_cores,
     free_port,
     last_words,
+    load_arguments,
     masthead_environment,
     nginx_proxying,
     prepare_site,
@@ -72,24 +74,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--concurrency", type=int, default=48, help="requests in flight during the check"
     )
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--warmup", type=int, default=2, help="unreported seconds before each")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=cpu_cores(), help="wrk threads")
-    parser.add_argument(
-        "--workers", type=int, default=1, help="workers per instance (default 1: see README)"
+    load_arguments(
+        parser, duration=10, warmup=2, workers=1, database="mh_bench_instances", redis_db=8
     )
-    parser.add_argument("--quick", action="store_true", help="2 s per wrk run, 1 s warm-up")
-    parser.add_argument("--database", default="mh_bench_instances")
-    parser.add_argument("--redis-db", type=int, default=8)
-    parser.add_argument("--reuse-database", action="store_true")
     parser.add_argument("--out", type=Path, default=VAR_BENCH)
     parser.add_argument("--seed", type=int, default=9, help="order of the check's requests")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.duration, args.warmup = 2, 1
-    if min(args.readers, args.concurrency, args.duration, args.connections, args.workers) < 1:
-        parser.error("readers, concurrency, duration, connections and workers must be positive")
+    args = checked_arguments(parser, argv)
+    if min(args.readers, args.concurrency) < 1:
+        parser.error("readers and concurrency must be positive")
     return args
 
 
@@ -118,7 +110,7 @@ def metered_articles() -> tuple[list[Metered], int]:
         for article in pages.filter(access_level=AccessLevel.METERED).specific().order_by("pk"):
             paragraphs = [b for b in article.body if b.block_type == "paragraph"]
             parts = article.get_url_parts()
-            if parts and len(article.body) > policy.preview_blocks + 1 and paragraphs:
+            if parts and paragraphs and len(article.body) > policy.preview_blocks:
                 articles.append(Metered(article.pk, str(parts[2]), last_words(article)))
         return articles, int(policy.anonymous_allowance)
     finally:

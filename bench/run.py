@@ -36,12 +36,14 @@ from harness import (  # noqa: E402  (bench/ is not a package)
     LoadResult,
     Response,
     Work,
+    checked_arguments,
     count_work,
     cpu_cores,
     fetch,
     floor_server,
     free_port,
     last_words,
+    load_arguments,
     masthead_environment,
     nginx_serving,
     prepare_site,
@@ -72,29 +74,18 @@ FEED_PATH = "/feeds/rss/"
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=int, default=20, help="seconds of load per target")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=cpu_cores(), help="wrk threads")
-    parser.add_argument("--warmup", type=int, default=3, help="unreported seconds before each")
-    parser.add_argument("--workers", type=int, default=cpu_cores(), help="server workers")
+    load_arguments(
+        parser, duration=20, warmup=3, workers=cpu_cores(), database="mh_bench", redis_db=4
+    )
     parser.add_argument(
         "--pages",
         default=",".join(PAGES),
         help=f"comma-separated subset of {','.join(PAGES)} (the floor and nginx always run)",
     )
-    parser.add_argument("--quick", action="store_true", help="2 s per target, 1 s warm-up")
-    parser.add_argument("--database", default="mh_bench", help="PostgreSQL database name")
-    parser.add_argument("--redis-db", type=int, default=4)
-    parser.add_argument(
-        "--reuse-database",
-        action="store_true",
-        help="keep the database and demo content of the last run (skip migrate and demo)",
-    )
     parser.add_argument("--out", type=Path, default=VAR_BENCH, help="where pages.* are written")
     parser.add_argument("--note", default="", help="printed with the date, e.g. 'quiet machine'")
-    args = parser.parse_args(argv)
+    args = checked_arguments(parser, argv)
     if args.quick:
-        args.duration, args.warmup = 2, 1
         args.note = args.note or "smoke (--quick)"
     pages = [name.strip() for name in args.pages.split(",") if name.strip()]
     unknown = sorted(set(pages) - PAGES.keys())
@@ -103,8 +94,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             f"--pages: unknown {', '.join(unknown) or '(none given)'}; pick from {', '.join(PAGES)}"
         )
     args.pages = [name for name in PAGES if name in pages]
-    if min(args.duration, args.connections, args.threads, args.workers) < 1 or args.warmup < 0:
-        parser.error("durations, connections, threads and workers must be positive")
     return args
 
 
