@@ -3,8 +3,9 @@
     .venv/bin/python bench/article_page.py               # 20 s at 32 connections per target
     .venv/bin/python bench/article_page.py --duration 5  # a quick look
 
-In one run: refresh the PostgreSQL database `masthead_bench` and Redis db 15, migrate and load
-the demo newsroom, start `masthead serve` (granian, DEBUG off, hashed static files), pick the
+In one run: refresh the PostgreSQL database `mh_bench_article` and Redis db 9, migrate and load
+the demo newsroom, collect static files into the bench's STATIC_ROOT, start `masthead serve`
+(granian, DEBUG off, hashed static files), pick the
 demo's analysis article, save the page's exact bytes, and load it with wrk. Then load the same
 bytes from the Python floor (bench/floor_app.py: Django, one Redis GET, granian with the same
 workers) and from nginx (the physical limit). Everything runs on 127.0.0.1 and every process
@@ -58,7 +59,7 @@ TARGET_FLOOR_RATIO = 0.5
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     load_arguments(
-        parser, duration=20, warmup=3, workers=cpu_cores(), database="masthead_bench", redis_db=15
+        parser, duration=20, warmup=3, workers=cpu_cores(), database="mh_bench_article", redis_db=9
     )
     parser.add_argument("--path", help="benchmark this URL path instead of the analysis article")
     return checked_arguments(parser, argv, quick=False)

@@ -92,6 +92,12 @@ TABLE_HEADERS = (
 )
 
 
+def _unchanged_text(row: Figures) -> str:
+    if not row.requests:
+        return "NO (no response in time)"
+    return "yes" if row.bytes_unchanged else "NO"
+
+
 def table_rows(rows: Sequence[Figures]) -> list[list[str]]:
     floor, nginx = _reference(rows, FLOOR), _reference(rows, NGINX)
     cells = []
@@ -110,7 +116,7 @@ def table_rows(rows: Sequence[Figures]) -> list[list[str]]:
                 "" if target is None else f"≥ {target:.2f}",
                 _ratio_text(ratio(row, nginx), percent=True),
                 f"{row.non_2xx:,}",
-                "yes" if row.bytes_unchanged else "NO",
+                _unchanged_text(row),
                 f"{row.load_average:.2f}",
             ]
         )

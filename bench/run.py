@@ -1,6 +1,6 @@
 """The benchmark of every page, in one run: `make bench` (or `.venv/bin/python bench/run.py`).
 
-    .venv/bin/python bench/run.py                    # 20 s at 32 connections per target
+    .venv/bin/python bench/run.py                    # 15 s at 32 connections per target
     .venv/bin/python bench/run.py --quick            # 2 s per target: a smoke check
     .venv/bin/python bench/run.py --pages home,metered --reuse-database
 
@@ -75,7 +75,7 @@ FEED_PATH = "/feeds/rss/"
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     load_arguments(
-        parser, duration=20, warmup=3, workers=cpu_cores(), database="mh_bench", redis_db=4
+        parser, duration=15, warmup=3, workers=cpu_cores(), database="mh_bench", redis_db=4
     )
     parser.add_argument(
         "--pages",
