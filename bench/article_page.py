@@ -5,8 +5,8 @@
 
 In one run: refresh the PostgreSQL database `mh_bench_article` and Redis db 9, migrate and load
 the demo newsroom, collect static files into the bench's STATIC_ROOT, start `masthead serve`
-(granian, DEBUG off, hashed static files), pick the
-demo's analysis article, save the page's exact bytes, and load it with wrk. Then load the same
+(granian, DEBUG off, hashed static files), pick the demo's analysis article, save the page's
+exact bytes, and load it with wrk. Then load the same
 bytes from the Python floor (bench/floor_app.py: Django, one Redis GET, granian with the same
 workers) and from nginx (the physical limit). Everything runs on 127.0.0.1 and every process
 started here is stopped on exit, error or Ctrl-C. Not a test: nothing is asserted on time.
