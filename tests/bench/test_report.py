@@ -122,6 +122,8 @@ def test_write_all_writes_the_table_the_json_and_the_chart(tmp_path):
 def test_a_run_where_no_response_completed_says_so_instead_of_bytes_changed():
     stuck = Figures(**{**ROWS[3].__dict__, "requests": 0, "requests_per_second": 0.0})
 
-    assert markdown_table([stuck], INFO).splitlines()[-1].endswith(
-        "| 3 | NO (no response in time) | 2.75 |"
+    assert (
+        markdown_table([stuck], INFO)
+        .splitlines()[-1]
+        .endswith("| 3 | NO (no response in time) | 2.75 |")
     )
