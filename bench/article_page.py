@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import html
-import os
 import re
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from harness import (  # noqa: E402  (bench/ is not a package)
     BenchError,
     LoadResult,
     Response,
+    bench_main,
     checked_arguments,
     count_work,
     cpu_cores,
@@ -44,13 +44,12 @@ from harness import (  # noqa: E402  (bench/ is not a package)
     print_table,
     raw_size,
     require_tool,
-    run_wrk,
     running,
     same_size,
     serve_argv,
     setup_django,
     step,
-    stop_on_sigterm,
+    warm_and_load,
 )
 
 TARGET_FLOOR_RATIO = 0.5
@@ -140,23 +139,7 @@ class Row:
 
 
 def measure(name: str, url: str, expected_bytes: int, args: argparse.Namespace, work: Path) -> Row:
-    if args.warmup:
-        run_wrk(
-            url,
-            duration=args.warmup,
-            connections=args.connections,
-            threads=args.threads,
-            work_dir=work,
-        )
-    load_average = os.getloadavg()[0]
-    step(f"{name}: wrk {args.duration} s at {args.connections} connections")
-    load = run_wrk(
-        url,
-        duration=args.duration,
-        connections=args.connections,
-        threads=args.threads,
-        work_dir=work,
-    )
+    load, load_average = warm_and_load(url, args, work)
     step(f"{name}: {load.requests_per_second:,.0f} requests/s")
     return Row(name, load, expected_bytes, load_average)
 
@@ -324,17 +307,7 @@ def report(
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    stop_on_sigterm()
-    try:
-        run(args)
-    except BenchError as error:
-        print(f"\nbench: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nbench: interrupted; every server it started has been stopped.", file=sys.stderr)
-        return 130
-    return 0
+    return bench_main(run, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -309,6 +309,39 @@ def run_wrk(
     return parse_wrk_output(finished.stdout)
 
 
+def warm_and_load(
+    url: str,
+    args: argparse.Namespace,
+    work_dir: Path,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[LoadResult, float]:
+    """wrk for `args.warmup` seconds (unreported), then `args.duration` seconds at
+    `args.connections`: (the measured result, the 1-minute load average just before it)."""
+    step(f"wrk {url}: {args.warmup} s warm-up, then {args.duration} s at {args.connections} conns")
+    options = {"connections": args.connections, "threads": args.threads, "work_dir": work_dir}
+    if args.warmup:
+        run_wrk(url, duration=args.warmup, headers=headers, **options)
+    load_average = os.getloadavg()[0]
+    return run_wrk(url, duration=args.duration, headers=headers, **options), load_average
+
+
+def bench_main(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a benchmark: SIGTERM stops it as Ctrl-C does (every server it started is stopped
+    by its `with` block), and a step that cannot run prints what to do instead of a trace."""
+    stop_on_sigterm()
+    try:
+        return run(args)
+    except BenchError as error:
+        print(f"\nbench: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # a server that stopped answering mid-run
+        print(f"\nbench: a server did not answer: {error!r}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nbench: interrupted; every server it started has been stopped.", file=sys.stderr)
+        return 130
+
+
 # nginx in the foreground with everything under a temporary prefix; `{http}` is the rest.
 NGINX_MAIN = """\
 worker_processes {workers};

@@ -28,7 +28,6 @@ import argparse
 import contextlib
 import http.client
 import json
-import os
 import random
 import sys
 import tempfile
@@ -46,6 +45,7 @@ from harness import (  # noqa: E402  (bench/ is not a package)
     VAR_BENCH,
     BenchError,
     LoadResult,
+    bench_main,
     checked_arguments,
     cpu_cores,
     free_port,
@@ -55,13 +55,12 @@ from harness import (  # noqa: E402  (bench/ is not a package)
     nginx_proxying,
     prepare_site,
     print_table,
-    run_wrk,
     running,
     serve_argv,
     setup_django,
     step,
-    stop_on_sigterm,
     visible_text,
+    warm_and_load,
 )
 from meter_check import MeterCheck, ReaderResult, check_meter  # noqa: E402
 
@@ -281,12 +280,8 @@ def throughput(
         measured = {}
         for front in ("one", "two"):
             url = f"http://{LOOPBACK}:{ports[front]}{path}"
-            step(f"{page} through the {front}-instance front: wrk {args.duration} s")
-            options = {"connections": args.connections, "threads": args.threads, "work_dir": work}
-            if args.warmup:
-                run_wrk(url, duration=args.warmup, **options)  # type: ignore[arg-type]
-            load_average = os.getloadavg()[0]
-            measured[front] = (run_wrk(url, duration=args.duration, **options), load_average)  # type: ignore[arg-type]
+            step(f"{page} through the {front}-instance front")
+            measured[front] = warm_and_load(url, args, work)
         rows.append(
             Throughput(
                 page,
@@ -427,16 +422,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    stop_on_sigterm()
-    try:
-        return run(args)
-    except BenchError as error:
-        print(f"\nbench: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nbench: interrupted; every server it started has been stopped.", file=sys.stderr)
-        return 130
+    return bench_main(run, parse_args(argv))
 
 
 if __name__ == "__main__":

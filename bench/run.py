@@ -18,7 +18,6 @@ test: nothing is asserted on time.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from harness import (  # noqa: E402  (bench/ is not a package)
     LoadResult,
     Response,
     Work,
+    bench_main,
     checked_arguments,
     count_work,
     cpu_cores,
@@ -49,14 +49,13 @@ from harness import (  # noqa: E402  (bench/ is not a package)
     prepare_site,
     raw_size,
     require_tool,
-    run_wrk,
     running,
     same_size,
     serve_argv,
     setup_django,
     step,
-    stop_on_sigterm,
     visible_text,
+    warm_and_load,
 )
 from report import FLOOR, NGINX, Figures, RunInfo, markdown_table, write_all  # noqa: E402
 
@@ -222,35 +221,6 @@ def probe(port: int, target: Target) -> Response:
     return response
 
 
-def load(
-    url: str, args: argparse.Namespace, work: Path, headers: dict[str, str] | None = None
-) -> tuple[LoadResult, float]:
-    """(wrk's result, the 1-minute load average just before it), after the warm-up."""
-    step(
-        f"wrk {url}: {args.warmup} s warm-up, then {args.duration} s "
-        f"at {args.connections} connections"
-    )
-    if args.warmup:
-        run_wrk(
-            url,
-            duration=args.warmup,
-            connections=args.connections,
-            threads=args.threads,
-            work_dir=work,
-            headers=headers,
-        )
-    load_average = os.getloadavg()[0]
-    result = run_wrk(
-        url,
-        duration=args.duration,
-        connections=args.connections,
-        threads=args.threads,
-        work_dir=work,
-        headers=headers,
-    )
-    return result, load_average
-
-
 def figures(
     key: str,
     name: str,
@@ -310,7 +280,9 @@ def measure_pages(
         for key in args.pages:
             target = targets[key]
             before = probe(site_port, target)
-            result, load_average = load(site.base_url + target.path, args, work, target.headers)
+            result, load_average = warm_and_load(
+                site.base_url + target.path, args, work, target.headers
+            )
             after = fetch(site_port, target.path, headers=target.headers, timeout=60)
             unchanged = same_size(result, raw_size(before)) and comparable(
                 after.body
@@ -379,7 +351,7 @@ def measure_copy(
     before = fetch(port, path)
     if before.status != 200 or before.body != page:
         raise BenchError(f"{name} did not answer 200 with the saved page's exact bytes.")
-    result, load_average = load(f"http://127.0.0.1:{port}{path}", args, work)
+    result, load_average = warm_and_load(f"http://127.0.0.1:{port}{path}", args, work)
     unchanged = same_size(result, raw_size(before)) and fetch(port, path, timeout=60).body == page
     by_design = Work(sql_queries=cost[0], cache_round_trips=cost[1], commands=(), status=200)
     return figures(key, name, path, result, load_average, work=by_design, unchanged=unchanged)
@@ -444,19 +416,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    stop_on_sigterm()
-    try:
-        return run(args)
-    except BenchError as error:
-        print(f"\nbench: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:  # a server that stopped answering mid-run
-        print(f"\nbench: a server did not answer: {error!r}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nbench: interrupted; every server it started has been stopped.", file=sys.stderr)
-        return 130
+    return bench_main(run, parse_args(argv))
 
 
 if __name__ == "__main__":
