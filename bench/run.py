@@ -107,6 +107,7 @@ class Target:
     cookies: dict[str, str] = field(default_factory=dict)
     last_words: str = ""  # present only when the article's full text is shown
     title: str = ""
+    signed_in_mark: str = ""  # present only when the page was rendered for a signed-in reader
 
 
 def article_weight(article: object) -> tuple[int, int]:
@@ -145,6 +146,7 @@ def choose_targets() -> dict[str, Target]:
     """Every page's path, read through Django in this process (after setup_django)."""
     from django.conf import settings
     from django.db import DatabaseError, connections
+    from django.urls import reverse
 
     from masthead.newsroom.models import AccessLevel, ArticlePage, SectionPage
 
@@ -189,6 +191,7 @@ def choose_targets() -> dict[str, Target]:
             cookies={settings.SESSION_COOKIE_NAME: session},
             last_words=last_words(metered_article),
             title=metered_article.title,
+            signed_in_mark=f'action="{reverse("account_logout")}"',  # accounts/nav.html
         ),
         "feed": Target("feed", FEED_PATH),
     }
@@ -217,6 +220,11 @@ def probe(port: int, target: Target) -> Response:
         raise BenchError(
             f"{target.path} ({target.key}) did not show the article's full text; the benchmark "
             "measures a reader who reads it in full."
+        )
+    if target.signed_in_mark and target.signed_in_mark.encode() not in response.body:
+        raise BenchError(
+            f"{target.path} ({target.key}) was not rendered for the signed-in subscriber: "
+            "the session cookie was not honoured."
         )
     return response
 
