@@ -6,7 +6,10 @@
 - `fetch(...)`: one raw GET on 127.0.0.1 that does not follow redirects.
 - `run_wrk(...)`: load a URL with Debian's wrk (`--latency`) and parse requests/s, p50, p99,
   plus exact counts (requests, bytes, errors) from a Lua `done` hook.
+- `warm_and_load(...)`: an unreported warm-up, then the measured wrk run and the load average.
+- `bench_main(...)`: SIGTERM as Ctrl-C, and a failed step printed as what to do.
 - `nginx_serving(...)`: nginx in the foreground with a temporary prefix, serving one file.
+- `nginx_proxying(...)`: the same nginx in front of app servers, one front per upstream.
 - `print_table(...)`: fixed-width rows.
 - `masthead_environment(...)`, `prepare_site(...)`: a production configuration on 127.0.0.1,
   its own PostgreSQL database and Redis db, static files collected into the bench's own
