@@ -85,7 +85,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--note", default="", help="printed with the date, e.g. 'quiet machine'")
     args = checked_arguments(parser, argv)
     if args.quick:
-        args.note = args.note or "smoke (--quick)"
+        args.note = args.note or "smoke, --quick"
     pages = [name.strip() for name in args.pages.split(",") if name.strip()]
     unknown = sorted(set(pages) - PAGES.keys())
     if unknown or not pages:
