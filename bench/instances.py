@@ -382,8 +382,10 @@ def run(args: argparse.Namespace) -> int:
     print_table(THROUGHPUT_HEADERS, throughput_table(rows))
     print(
         f"\nOn {cpu_cores()} cores, wrk, nginx, Redis, PostgreSQL and the instances share the same "
-        "CPUs: a second instance adds processes, not cores, so 2 / 1 near 1.0 (or below) is the "
-        "expected figure here; on separate machines each instance brings its own cores."
+        f"CPUs. With {args.workers} worker(s) per instance, one instance runs on at most "
+        f"{args.workers} core(s) and two on {2 * args.workers}: 2 / 1 measures that, not "
+        "what a second machine would add; a second instance adds processes, not cores, and on "
+        "a loaded machine extra processes also take a bigger share of the CPU from the rest."
     )
     out = args.out / "instances.json"
     out.parent.mkdir(parents=True, exist_ok=True)
