@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test test-postgres coverage lint setup setup-dev browser-deps openapi clean
+.PHONY: demo test test-postgres coverage lint setup setup-dev browser-deps openapi clean \
+	bench bench-pages bench-instances bench-deps
 
 demo: $(VENV)/.runtime
 	$(BIN)/masthead demo
@@ -62,6 +63,31 @@ browser-deps:
 	  if command -v npm >/dev/null 2>&1; then npm ci --silent --no-audit --no-fund >/dev/null 2>&1 \
 	    || echo "Could not install axe-core: accessibility checks will be skipped."; \
 	  else echo "npm is missing: accessibility checks will be skipped."; fi; }
+
+# The benchmark of every page, then the two-instance benchmark (PostgreSQL and Redis on
+# 127.0.0.1; wrk and nginx-light from apt when missing and root). BENCH_ARGS=--quick for a
+# 2-second smoke run per target; see bench/README.md. Both run even when the first reports a
+# failed check (a non-2xx response, changed bytes), and `make` fails if either did.
+bench: $(VENV)/.dev bench-deps
+	@$(BIN)/python bench/run.py $(BENCH_ARGS); pages=$$?; \
+	$(BIN)/python bench/instances.py $(BENCH_ARGS); instances=$$?; \
+	[ $$pages = 0 ] && [ $$instances = 0 ]
+
+bench-pages: $(VENV)/.dev bench-deps
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-instances: $(VENV)/.dev bench-deps
+	$(BIN)/python bench/instances.py $(BENCH_ARGS)
+
+bench-deps:
+	@for tool in wrk:wrk nginx:nginx-light; do \
+	  command -v $${tool%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${tool%%:*} ] || { \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      echo "Installing $${tool#*:} for the benchmark..."; \
+	      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $${tool#*:} >/dev/null) \
+	        || { echo "Could not install $${tool#*:}."; exit 1; }; \
+	    else echo "$${tool%%:*} is missing: apt-get install -y $${tool#*:} (as root)."; exit 1; fi; }; \
+	done
 
 openapi: $(VENV)/.dev
 	$(BIN)/masthead export_openapi

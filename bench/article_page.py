@@ -3,9 +3,10 @@
     .venv/bin/python bench/article_page.py               # 20 s at 32 connections per target
     .venv/bin/python bench/article_page.py --duration 5  # a quick look
 
-In one run: refresh the PostgreSQL database `masthead_bench` and Redis db 15, migrate and load
-the demo newsroom, start `masthead serve` (granian, DEBUG off, hashed static files), pick the
-demo's analysis article, save the page's exact bytes, and load it with wrk. Then load the same
+In one run: refresh the PostgreSQL database `mh_bench_article` and Redis db 9, migrate and load
+the demo newsroom, collect static files into the bench's STATIC_ROOT, start `masthead serve`
+(granian, DEBUG off, hashed static files), pick the demo's analysis article, save the page's
+exact bytes, and load it with wrk. Then load the same
 bytes from the Python floor (bench/floor_app.py: Django, one Redis GET, granian with the same
 workers) and from nginx (the physical limit). Everything runs on 127.0.0.1 and every process
 started here is stopped on exit, error or Ctrl-C. Not a test: nothing is asserted on time.
@@ -14,15 +15,10 @@ started here is stopped on exit, error or Ctrl-C. Not a test: nothing is asserte
 from __future__ import annotations
 
 import argparse
-import contextlib
 import html
-import os
 import re
-import secrets
-import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,107 +26,42 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
 from harness import (  # noqa: E402  (bench/ is not a package)
-    LOOPBACK,
+    REPO,
     BenchError,
     LoadResult,
     Response,
-    Server,
+    bench_main,
+    checked_arguments,
+    count_work,
+    cpu_cores,
     fetch,
+    floor_server,
     free_port,
+    load_arguments,
+    masthead_environment,
     nginx_serving,
+    prepare_site,
     print_table,
+    raw_size,
     require_tool,
-    run_wrk,
     running,
-    stop_on_sigterm,
+    same_size,
+    serve_argv,
+    setup_django,
+    step,
+    warm_and_load,
 )
 
-REPO = BENCH_DIR.parent
-VENV_BIN = Path(sys.executable).parent
-MASTHEAD = str(VENV_BIN / "masthead")
-FLOOR_PAGE_KEY = "bench:article-page-copy"
 TARGET_FLOOR_RATIO = 0.5
-
-
-def cpu_cores() -> int:
-    return len(os.sched_getaffinity(0))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=int, default=20, help="seconds of load per target")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=cpu_cores(), help="wrk threads")
-    parser.add_argument("--warmup", type=int, default=3, help="unreported seconds before each")
-    parser.add_argument("--workers", type=int, default=cpu_cores(), help="server workers")
-    parser.add_argument("--database", default="masthead_bench", help="PostgreSQL database name")
-    parser.add_argument("--redis-db", type=int, default=15)
-    parser.add_argument(
-        "--reuse-database",
-        action="store_true",
-        help="keep the database and demo content of the last run (skip migrate and demo)",
+    load_arguments(
+        parser, duration=20, warmup=3, workers=cpu_cores(), database="mh_bench_article", redis_db=9
     )
     parser.add_argument("--path", help="benchmark this URL path instead of the analysis article")
-    args = parser.parse_args(argv)
-    if min(args.duration, args.connections, args.threads, args.workers) < 1 or args.warmup < 0:
-        parser.error("durations, connections, threads and workers must be positive")
-    return args
-
-
-def step(message: str) -> None:
-    print(f"-- {message}", flush=True)
-
-
-def refresh_database(name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    try:
-        with psycopg.connect(
-            f"postgresql://postgres@{LOOPBACK}:5432/postgres", autocommit=True
-        ) as db:
-            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-            db.execute(drop.format(sql.Identifier(name)))
-            db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    except psycopg.Error as error:
-        raise BenchError(
-            f"PostgreSQL on {LOOPBACK}:5432 (user postgres) refused: {error}".strip()
-        ) from None
-
-
-def flush_redis(url: str) -> None:
-    import redis
-
-    try:
-        redis.Redis.from_url(url).flushdb()
-    except redis.RedisError as error:
-        raise BenchError(f"Redis at {url} refused: {error}") from None
-
-
-def masthead_environment(args: argparse.Namespace, site_port: int) -> dict[str, str]:
-    """A production configuration on 127.0.0.1 (DEBUG off, real secret, allowed host)."""
-    var_dir = REPO / "var" / "bench"
-    var_dir.mkdir(parents=True, exist_ok=True)
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("MASTHEAD_", "DJANGO"))}
-    return {
-        **inherited,
-        "MASTHEAD_ENV": "production",
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "ALLOWED_HOSTS": LOOPBACK,
-        "DATABASE_URL": f"postgres://postgres@{LOOPBACK}:5432/{args.database}",
-        "REDIS_URL": f"redis://{LOOPBACK}:6379/{args.redis_db}",
-        "MASTHEAD_REDIS_PREFIX": "bench",
-        "MASTHEAD_VAR_DIR": str(var_dir),
-        "MASTHEAD_SITE_URL": f"http://{LOOPBACK}:{site_port}",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def run_masthead(env: dict[str, str], *arguments: str) -> None:
-    finished = subprocess.run([MASTHEAD, *arguments], env=env, check=False)
-    if finished.returncode != 0:
-        raise BenchError(f"`masthead {' '.join(arguments)}` failed ({finished.returncode}).")
+    return checked_arguments(parser, argv, quick=False)
 
 
 @dataclass(frozen=True)
@@ -147,11 +78,7 @@ def visible_text(markup: str) -> str:
 
 def demo_articles(env: dict[str, str]) -> tuple[Candidate | None, Candidate | None]:
     """(the analysis piece, the longest free article), read through Django in this process."""
-    os.environ.update(env)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "masthead.settings"
-    import django
-
-    django.setup()
+    setup_django(env)
     from django.db import connections
 
     from masthead.newsroom.models import AccessLevel, ArticlePage
@@ -199,43 +126,6 @@ def demo_articles(env: dict[str, str]) -> tuple[Candidate | None, Candidate | No
         connections.close_all()
 
 
-def work_per_request(path: str) -> str:
-    """SQL queries and Redis commands one fresh reader's request costs, counted in-process."""
-    import redis
-    from django.db import connection, connections
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    commands: list[str] = []
-    execute_command = redis.Redis.execute_command
-
-    def counted(self: redis.Redis, *args: object, **options: object) -> object:
-        commands.append(str(args[0]))
-        return execute_command(self, *args, **options)
-
-    redis.Redis.execute_command = counted  # type: ignore[method-assign]
-    try:
-        client = Client(HTTP_HOST=LOOPBACK)
-        client.get(path)  # warm the fragment cache, as the warm-up does for the server
-        commands.clear()
-        with CaptureQueriesContext(connection) as queries:
-            Client(HTTP_HOST=LOOPBACK).get(path)
-    finally:
-        redis.Redis.execute_command = execute_command  # type: ignore[method-assign]
-        connections.close_all()
-    return (
-        f"{len(queries.captured_queries)} SQL queries and {len(commands)} Redis commands "
-        f"({', '.join(sorted(set(commands))) or 'none'}) per fresh reader's request"
-    )
-
-
-def raw_size(response: Response) -> int:
-    """Bytes on the wire for this response, as wrk counts them."""
-    status_line = len(f"HTTP/1.1 {response.status} OK\r\n")
-    headers = sum(len(name) + len(value) + 4 for name, value in response.headers)
-    return status_line + headers + 2 + len(response.body)
-
-
 @dataclass(frozen=True)
 class Row:
     name: str
@@ -245,28 +135,11 @@ class Row:
 
     def only_2xx(self) -> bool:
         # wrk counts 4xx/5xx; a redirect or a cut page shows up as a different size.
-        drift = abs(self.load.bytes_per_response - self.expected_bytes) / self.expected_bytes
-        return self.load.error_statuses == 0 and drift < 0.01
+        return self.load.error_statuses == 0 and same_size(self.load, self.expected_bytes)
 
 
 def measure(name: str, url: str, expected_bytes: int, args: argparse.Namespace, work: Path) -> Row:
-    if args.warmup:
-        run_wrk(
-            url,
-            duration=args.warmup,
-            connections=args.connections,
-            threads=args.threads,
-            work_dir=work,
-        )
-    load_average = os.getloadavg()[0]
-    step(f"{name}: wrk {args.duration} s at {args.connections} connections")
-    load = run_wrk(
-        url,
-        duration=args.duration,
-        connections=args.connections,
-        threads=args.threads,
-        work_dir=work,
-    )
+    load, load_average = warm_and_load(url, args, work)
     step(f"{name}: {load.requests_per_second:,.0f} requests/s")
     return Row(name, load, expected_bytes, load_average)
 
@@ -276,49 +149,6 @@ def expect_page(response: Response, what: str, page: bytes | None = None) -> Non
         raise BenchError(f"{what} answered {response.status}, not 200: {response.body[:300]!r}")
     if page is not None and response.body != page:
         raise BenchError(f"{what} did not return the saved page's exact bytes.")
-
-
-@contextlib.contextmanager
-def floor_server(
-    page: bytes, content_type: str, args: argparse.Namespace, logs: Path, redis_url: str
-) -> Iterator[Server]:
-    import redis
-
-    store = redis.Redis.from_url(redis_url)
-    store.set(FLOOR_PAGE_KEY, page)
-    port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "granian",
-        "--interface",
-        "wsgi",
-        "--host",
-        LOOPBACK,
-        "--port",
-        str(port),
-        "--workers",
-        str(args.workers),
-        "--blocking-threads",
-        "1",
-        "--no-ws",
-        "--log-level",
-        "warning",
-        "--working-dir",
-        str(BENCH_DIR),
-        "floor_app:application",
-    ]
-    env = {
-        **os.environ,
-        "FLOOR_REDIS_URL": redis_url,
-        "FLOOR_PAGE_KEY": FLOOR_PAGE_KEY,
-        "FLOOR_CONTENT_TYPE": content_type,
-    }
-    try:
-        with running("python floor", argv, port=port, env=env, log_dir=logs) as server:
-            yield server
-    finally:
-        store.delete(FLOOR_PAGE_KEY)
 
 
 def choose_page(
@@ -345,23 +175,24 @@ def run(args: argparse.Namespace) -> None:
     require_tool("wrk", "wrk")
     require_tool("nginx", "nginx-light")
     site_port = free_port()
-    env = masthead_environment(args, site_port)
+    env = masthead_environment(
+        database=args.database, redis_db=args.redis_db, site_url=f"http://127.0.0.1:{site_port}"
+    )
     with tempfile.TemporaryDirectory(prefix="bench-article-") as work_name:
         work = Path(work_name)
-        if not args.reuse_database:
-            step(f"refreshing PostgreSQL database {args.database} and Redis db {args.redis_db}")
-            refresh_database(args.database)
-            flush_redis(env["REDIS_URL"])
-            step("migrate and load the demo newsroom (masthead demo --no-serve)")
-            run_masthead(env, "demo", "--no-serve")
+        prepare_site(env, database=args.database, reuse_database=args.reuse_database)
 
         analysis, free = demo_articles(env)
         if analysis is None and not args.path:
             raise BenchError("The demo has no published article to benchmark.")
-        serve_argv = [MASTHEAD, "serve", "--port", str(site_port), "--workers", str(args.workers)]
-        step(f"starting masthead serve ({args.workers} workers) on {LOOPBACK}:{site_port}")
+        step(f"starting masthead serve ({args.workers} workers) on port {site_port}")
         with running(
-            "masthead serve", serve_argv, port=site_port, env=env, log_dir=work, timeout=180
+            "masthead serve",
+            serve_argv(site_port, args.workers),
+            port=site_port,
+            env=env,
+            log_dir=work,
+            timeout=180,
         ) as site:
             path, choice, response = choose_page(site_port, analysis, free, args.path)
             expect_page(response, f"The article page {path}")
@@ -371,7 +202,11 @@ def run(args: argparse.Namespace) -> None:
             saved.write_bytes(page)
             step(f"benchmarking {choice}")
             step(f"saved the page's {len(page):,} bytes to {saved.relative_to(REPO)}")
-            work_done = work_per_request(path)
+            cost = count_work(path)
+            work_done = (
+                f"{cost.sql_queries} SQL queries and {cost.cache_round_trips} cache round trips "
+                f"({', '.join(cost.commands) or 'none'}) per fresh reader's request"
+            )
             step(work_done)
             rows = [
                 measure(
@@ -383,7 +218,9 @@ def run(args: argparse.Namespace) -> None:
                 )
             ]
 
-        with floor_server(page, content_type, args, work, env["REDIS_URL"]) as floor:
+        with floor_server(
+            page, content_type, workers=args.workers, log_dir=work, redis_url=env["REDIS_URL"]
+        ) as floor:
             floor_response = fetch(floor.port, path)
             expect_page(floor_response, "The Python floor", page)
             rows.append(
@@ -470,17 +307,7 @@ def report(
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    stop_on_sigterm()
-    try:
-        run(args)
-    except BenchError as error:
-        print(f"\nbench: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nbench: interrupted; every server it started has been stopped.", file=sys.stderr)
-        return 130
-    return 0
+    return bench_main(run, parse_args(argv))
 
 
 if __name__ == "__main__":
