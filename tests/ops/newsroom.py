@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.core.files.images import ImageFile
 from wagtail.images import get_image_model
 from wagtail.models import Collection
@@ -27,6 +28,7 @@ class Newsroom:
 
 
 def build() -> Newsroom:
+    cache.clear()  # renditions are cached by image id, which a new test database reuses
     catalog = make_catalog()
     factories.article("Harbour strike ends")
     factories.article("Council votes on the budget", access_level="subscribers")

@@ -162,7 +162,8 @@ def tool_version(name: str) -> str:
     out = subprocess.run(
         [_pg_tool(name), "--version"], capture_output=True, text=True, check=True
     ).stdout
-    return out.strip().rsplit(" ", 2)[-2] if "(" in out else out.strip().split()[-1]
+    found = re.search(r"\(PostgreSQL\)\s+(\S+)", out)  # "pg_dump (PostgreSQL) 15.20 (Debian ...)"
+    return found.group(1) if found else out.strip().split()[-1]
 
 
 def check_pg_tool(name: str) -> str:
@@ -429,7 +430,8 @@ def _retire_caches() -> None:
     """Caches hold the state from before the restore: give the site a new generation and
     drop this site's Redis keys (prefix MASTHEAD_REDIS_PREFIX), meters included."""
     generation = apps.get_model("core", "SiteGeneration")
-    generation.objects.update_or_create(pk=1, defaults={"value": secrets.randbits(48) + 1})
+    # No row: the next read starts at a random value anyway.
+    generation.objects.filter(pk=1).update(value=secrets.randbits(48) + 1)
     if settings.REDIS_URL:
         import redis
 
