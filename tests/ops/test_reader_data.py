@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import models
 from django.db.models import Sum
@@ -136,7 +135,9 @@ def test_erasure_leaves_no_personal_field_in_any_table(two_readers):
     other_traces = personal_traces(other.email, other.last_name)
     assert OutboxEmail.objects.filter(to__icontains=maria.email).exists()
 
-    erased = erase_reader(user, now=NOW + timedelta(days=2), reason="E-mail of 1 Dec", requested_by_reader=True)
+    erased = erase_reader(
+        user, now=NOW + timedelta(days=2), reason="E-mail of 1 Dec", requested_by_reader=True
+    )
 
     assert personal_traces(maria.email, maria.last_name, maria.full_name, IP) == []
     # The ledger balances: same rows, same amounts and dates, still the same account.
@@ -299,7 +300,9 @@ def test_staff_export_from_the_admin(two_readers):
     admin = Client()
     admin.force_login(factories.user(staff=True))
     url = reverse("admin:auth_user_changelist")
-    response = admin.post(url, {"action": "export_reader_data", "_selected_action": [maria.user.pk]})
+    response = admin.post(
+        url, {"action": "export_reader_data", "_selected_action": [maria.user.pk]}
+    )
     assert response.status_code == 200
     assert json.loads(response.content)["profile"]["email"] == maria.email
 
@@ -308,8 +311,13 @@ def test_a_reader_cannot_use_the_admin_actions(two_readers):
     maria, other = two_readers
     url = reverse("admin:auth_user_changelist")
     response = maria.client.post(
-        url, {"action": "erase_readers", "_selected_action": [other.user.pk], "confirm": "yes",
-              "reason": "x"}
+        url,
+        {
+            "action": "erase_readers",
+            "_selected_action": [other.user.pk],
+            "confirm": "yes",
+            "reason": "x",
+        },
     )
     assert response.status_code == 302 and "/login/" in response["Location"]
     assert not AccountErasure.objects.exists()

@@ -104,8 +104,7 @@ def export_reader(user: Any) -> dict[str, Any]:
             "date_joined": _iso(user.date_joined),
             "last_login": _iso(user.last_login),
             "email_addresses": [
-                {"email": a.email, "primary": a.primary, "verified": a.verified}
-                for a in addresses
+                {"email": a.email, "primary": a.primary, "verified": a.verified} for a in addresses
             ],
         },
         "reads_counted": [
@@ -235,7 +234,7 @@ def _pseudonymise(values: list[str], pseudonym: str, email: str) -> int:
         fields = [f for f in meta.concrete_fields if isinstance(f, TEXT_FIELDS)]
         if not fields:
             continue
-        rows = models.QuerySet(model=model)
+        rows: models.QuerySet[Any] = models.QuerySet(model=model)
         match = models.Q()
         for f in fields:
             for value in values:
@@ -291,8 +290,11 @@ def erase_reader(
         addresses = [v for v in values if "@" in v]
         for sent in emails_to(addresses):
             OutboxEmail.objects.filter(pk=sent.pk).update(
-                body="", html_body="", subject="(removed: the reader's account was erased)",
-                to=[email], headers={},
+                body="",
+                html_body="",
+                subject="(removed: the reader's account was erased)",
+                to=[email],
+                headers={},
             )
         for session in reader_sessions(user.pk):
             session.delete()
@@ -320,5 +322,6 @@ def erase_reader(
         )
         rewritten = _pseudonymise(values, pseudonym, email)
         record.refresh_from_db()
-        transaction.on_commit(lambda: _forget_redis_meter(record.user_id))
+        erased_id = user.pk
+        transaction.on_commit(lambda: _forget_redis_meter(erased_id))
     return Erased(record, rewritten)

@@ -91,6 +91,8 @@ class AccountErasure(models.Model):
     requested_by_reader = models.BooleanField(default=True)
     reason = models.TextField()
 
+    objects: models.Manager[AccountErasure] = models.Manager()
+
     class Meta:
         ordering = ["-at", "-id"]
 

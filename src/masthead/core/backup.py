@@ -76,7 +76,9 @@ def _rows(label: str) -> list[tuple[str, ...]]:
     model = apps.get_model(label)
     fields = list(model._meta.concrete_fields)
     rows = model._base_manager.order_by("pk").values_list(*[f.attname for f in fields])
-    return [tuple(_canonical(f, value) for f, value in zip(fields, row, strict=True)) for row in rows]
+    return [
+        tuple(_canonical(f, value) for f, value in zip(fields, row, strict=True)) for row in rows
+    ]
 
 
 def _canonical(model_field: Any, value: Any) -> str:
@@ -180,7 +182,7 @@ def check_pg_tool(name: str) -> str:
 
 
 def _pg_env() -> dict[str, str]:
-    db = settings.DATABASES[DEFAULT_DB_ALIAS]
+    db: dict[str, Any] = dict(settings.DATABASES[DEFAULT_DB_ALIAS])
     env = dict(os.environ)
     for key, var in (
         ("HOST", "PGHOST"),
@@ -225,7 +227,8 @@ def media_names(storage: Storage | None = None, folder: str = "") -> Iterator[st
 
 
 def _storage_kind() -> str:
-    return str(settings.STORAGES["default"]["BACKEND"])
+    storages: dict[str, Any] = settings.STORAGES
+    return str(storages["default"]["BACKEND"])
 
 
 def _dump_database(into: Path) -> tuple[str, dict[str, str]]:
@@ -234,8 +237,13 @@ def _dump_database(into: Path) -> tuple[str, dict[str, str]]:
         tool = check_pg_tool("pg_dump")
         target = into / PG_MEMBER
         _run(
-            [_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-             f"--file={target}"],
+            [
+                _pg_tool("pg_dump"),
+                "--format=custom",
+                "--no-owner",
+                "--no-privileges",
+                f"--file={target}",
+            ],
             "pg_dump",
         )
         return PG_MEMBER, {"pg_dump": tool, "server": server_version()}
@@ -367,7 +375,9 @@ def unpacked(archive_path: Path) -> Iterator[Verified]:
         for name, expected in checksums.items():
             if _sha256_file(folder / name) != expected:
                 raise BackupError(f"{name} in the archive is damaged (checksum mismatch).")
-        media = sorted(n.removeprefix(MEDIA_PREFIX) for n in checksums if n.startswith(MEDIA_PREFIX))
+        media = sorted(
+            n.removeprefix(MEDIA_PREFIX) for n in checksums if n.startswith(MEDIA_PREFIX)
+        )
         yield Verified(manifest, folder, media)
 
 
@@ -399,8 +409,14 @@ def _restore_database(verified: Verified, *, force: bool) -> None:
     member = verified.folder / verified.manifest["database"]["member"]
     if connection.vendor == "postgresql":
         connection.close()
-        argv = [_pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
-                "--single-transaction", f"--dbname={_pg_env()['PGDATABASE']}"]
+        argv = [
+            _pg_tool("pg_restore"),
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            "--single-transaction",
+            f"--dbname={_pg_env()['PGDATABASE']}",
+        ]
         if force:
             argv += ["--clean", "--if-exists"]
         _run([*argv, str(member)], "pg_restore")

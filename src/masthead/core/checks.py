@@ -96,7 +96,8 @@ LOCAL_STORAGES = {"django.core.files.storage.FileSystemStorage"}
 
 def _shared_media() -> list[Error]:
     """Several instances each writing uploads to their own disk would lose images."""
-    backend = settings.STORAGES["default"]["BACKEND"]
+    storages: dict[str, Any] = settings.STORAGES
+    backend = storages["default"]["BACKEND"]
     if settings.APP_INSTANCES <= 1 or backend not in LOCAL_STORAGES:
         return []
     if settings.MEDIA_SHARED_FILESYSTEM:

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.timezone import now as site_now
 
 from masthead.core import backup
-from django.utils.timezone import now as site_now
 
 
 class Command(BaseCommand):
@@ -48,7 +48,8 @@ class Command(BaseCommand):
             f"{manifest['database']['vendor']}, {len(manifest['migrations'])} migrations, "
             f"{content['articles']['count']} articles, {content['readers']['count']} readers, "
             f"{content['subscriptions']['count']} subscriptions, "
-            f"{content['ledger']['count']} ledger entries, {manifest['media']['files']} media files."
+            f"{content['ledger']['count']} ledger entries, "
+            f"{manifest['media']['files']} media files."
         )
         if options["keep"] and not options["output"]:
             for path in backup.prune(output.parent, options["keep"]):
