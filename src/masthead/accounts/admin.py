@@ -5,8 +5,6 @@ date) on a confirmation page and records who did it, when and why (`AccountErasu
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -18,6 +16,7 @@ from django.template.response import TemplateResponse
 
 from masthead.accounts import erasure
 from masthead.accounts.models import AccountErasure
+from masthead.billing.admin import ReadOnlyAdmin
 from masthead.core import clock
 
 User = get_user_model()
@@ -89,15 +88,6 @@ class ReaderUserAdmin(UserAdmin):
 
 
 @admin.register(AccountErasure)
-class AccountErasureAdmin(admin.ModelAdmin):
+class AccountErasureAdmin(ReadOnlyAdmin):
     list_display = ["pseudonym", "at", "actor", "requested_by_reader", "reason"]
     readonly_fields = ["user", "pseudonym", "at", "actor", "requested_by_reader", "reason"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
