@@ -321,3 +321,20 @@ def test_a_reader_cannot_use_the_admin_actions(two_readers):
     )
     assert response.status_code == 302 and "/login/" in response["Location"]
     assert not AccountErasure.objects.exists()
+
+
+def test_nothing_is_erased_when_the_provider_cannot_cancel(two_readers, monkeypatch):
+    maria, _ = two_readers
+
+    def provider_down(sub: Any, *, immediately: bool) -> None:
+        raise actions.SubscriptionError("Stripe is unreachable")
+
+    monkeypatch.setattr("masthead.subscriptions.actions.changes.cancel_at_stripe", provider_down)
+    response = maria.client.post(reverse("account_delete"), {"password": PASSWORD})
+    assert response.status_code == 503
+    assert "nothing was deleted" in response.content.decode()
+    maria.user.refresh_from_db()
+    assert maria.user.email == maria.email and maria.user.is_active
+    assert not AccountErasure.objects.exists()
+    assert Subscription.objects.get(user=maria.user).status == Status.ACTIVE
+    assert maria.client.get(reverse("account_overview")).status_code == 200

@@ -18,6 +18,7 @@ from masthead.accounts import erasure
 from masthead.accounts.models import AccountErasure
 from masthead.billing.admin import ReadOnlyAdmin
 from masthead.core import clock
+from masthead.subscriptions.actions import SubscriptionError
 
 User = get_user_model()
 
@@ -63,7 +64,7 @@ def erase_readers(
                     requested_by_reader=True,
                 )
                 erased += 1
-            except (PermissionError, ValueError) as refusal:
+            except (PermissionError, ValueError, SubscriptionError) as refusal:
                 modeladmin.message_user(request, f"{reader.pk}: {refusal}", messages.ERROR)
         if erased:
             modeladmin.message_user(request, f"{erased} account(s) erased.", messages.SUCCESS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import cast
 
 from allauth.account.models import EmailAddress
@@ -18,7 +19,10 @@ from django.views.decorators.http import require_POST
 from masthead.accounts import actions, erasure
 from masthead.accounts.models import AppToken
 from masthead.core import clock
+from masthead.subscriptions.actions import SubscriptionError
 from masthead.subscriptions.entitlements import entitlement_for
+
+log = logging.getLogger("masthead.accounts")
 
 
 @never_cache
@@ -92,9 +96,18 @@ def delete_account(request: HttpRequest) -> HttpResponse:
             else "That is not your account's e-mail address. Your account was not deleted."
         )
         return TemplateResponse(request, "accounts/delete.html", context, status=400)
-    erasure.erase_reader(
-        user, now=clock.now(), reason="Deleted by the reader", requested_by_reader=True
-    )
+    try:
+        erasure.erase_reader(
+            user, now=clock.now(), reason="Deleted by the reader", requested_by_reader=True
+        )
+    except SubscriptionError as error:
+        # The subscription could not be stopped at the provider: nothing was erased.
+        log.warning("account erasure of user %s stopped: %s", user.pk, error)
+        context["error"] = (
+            "We could not cancel your subscription with the payment provider just now, so "
+            "nothing was deleted. Please try again in a few minutes."
+        )
+        return TemplateResponse(request, "accounts/delete.html", context, status=503)
     logout(request)
     messages.success(request, "Your account is deleted. We are sorry to see you go.")
     return redirect("/")
