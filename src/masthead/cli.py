@@ -5,6 +5,8 @@ masthead serve           the production server (granian, several workers, DEBUG 
 masthead check           refuse unsafe production configuration
 masthead worker          run background tasks and the scheduler (docs/jobs.md)
 masthead health          exit 1 while a task has failed or e-mail cannot be delivered
+masthead backup          one archive: database, media, manifest (docs/operations.md)
+masthead restore FILE    restore it into an empty database (--force to replace)
 masthead run-jobs        enqueue the scheduled work that is due (--inline: run it here)
 masthead clock advance 31d   move the demo clock
 masthead paywall-audit   walk every door and fail on a leak

@@ -229,9 +229,46 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # `masthead serve` collects static files and turns this on; tests and runserver use finders.
 HASHED_STATIC = env_bool("MASTHEAD_HASHED_STATIC", PRODUCTION)
 WHITENOISE_USE_FINDERS = not HASHED_STATIC
-SERVE_MEDIA = env_bool("MASTHEAD_SERVE_MEDIA", True)
+# ---- Media: local disk, or an S3-compatible bucket that every instance shares ---------------
+# Wagtail's originals and renditions go through the default storage, so both land in the
+# bucket. docs/operations.md, "Media".
+MEDIA_S3_BUCKET = env_str("MASTHEAD_MEDIA_S3_BUCKET", "")
+MEDIA_S3_CUSTOM_DOMAIN = env_str("MASTHEAD_MEDIA_S3_CUSTOM_DOMAIN", "")
+# Several instances may share local media only when MEDIA_ROOT is one shared filesystem (NFS).
+MEDIA_SHARED_FILESYSTEM = env_bool("MASTHEAD_MEDIA_SHARED_FILESYSTEM", False)
+
+
+def media_storage() -> dict[str, object]:
+    """The default storage: django-storages' S3 backend when a bucket is set, else the disk."""
+    if not MEDIA_S3_BUCKET:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    options: dict[str, object] = {
+        "bucket_name": MEDIA_S3_BUCKET,
+        "endpoint_url": env_str("MASTHEAD_MEDIA_S3_ENDPOINT_URL", "") or None,
+        "region_name": env_str("MASTHEAD_MEDIA_S3_REGION", "") or None,
+        "access_key": env_str("MASTHEAD_MEDIA_S3_ACCESS_KEY_ID", "") or None,
+        "secret_key": env_str("MASTHEAD_MEDIA_S3_SECRET_ACCESS_KEY", "") or None,
+        "custom_domain": MEDIA_S3_CUSTOM_DOMAIN or None,
+        "location": env_str("MASTHEAD_MEDIA_S3_PREFIX", ""),
+        # Public media: plain URLs (the bucket or the CDN in front allows reading); signed,
+        # expiring URLs would change on every page and defeat every cache in front.
+        "querystring_auth": env_bool("MASTHEAD_MEDIA_S3_SIGNED_URLS", False),
+        # Never overwrite: a new upload with the same name gets a new key, so cached
+        # renditions are never replaced under a CDN.
+        "file_overwrite": False,
+        "default_acl": None,
+        "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+    }
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+# The app serves uploaded images itself only in the demo and small development set-ups;
+# production puts nginx, the bucket or a CDN in front (docs/deploying.md).
+SERVE_MEDIA = env_bool("MASTHEAD_SERVE_MEDIA", not PRODUCTION and not MEDIA_S3_BUCKET)
+if MEDIA_S3_CUSTOM_DOMAIN:
+    MEDIA_URL = f"https://{MEDIA_S3_CUSTOM_DOMAIN}/"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": media_storage(),
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"

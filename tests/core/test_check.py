@@ -31,6 +31,7 @@ SAFE = {
 POSTGRES = "django.db.backends.postgresql"
 SQLITE = "django.db.backends.sqlite3"
 REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache"}}
+S3_MEDIA = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {"bucket_name": "media"}}
 
 
 @pytest.fixture
@@ -40,6 +41,8 @@ def production(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
         setattr(settings, name, value)
     monkeypatch.setattr("masthead.core.checks.database_engine", lambda: POSTGRES)
     settings.CACHES = REDIS
+    # Several instances share media through a bucket (local media is masthead.E030).
+    settings.STORAGES = {**settings.STORAGES, "default": S3_MEDIA}
     return settings
 
 

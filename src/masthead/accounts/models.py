@@ -67,3 +67,34 @@ class AccountEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
+class AccountErasure(models.Model):
+    """Append-only record of an erased account: who asked, who did it, when and why.
+
+    The account itself stays (under `pseudonym`) because the ledger and subscription history
+    point at it; see masthead.accounts.erasure and decision 0028."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="erasure"
+    )
+    pseudonym = models.CharField(max_length=40, unique=True)
+    at = models.DateTimeField()
+    # Staff who erased it on the reader's request; empty when the reader did it themselves.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_by_reader = models.BooleanField(default=True)
+    reason = models.TextField()
+
+    objects: models.Manager[AccountErasure] = models.Manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.pseudonym} erased {self.at:%Y-%m-%d}"

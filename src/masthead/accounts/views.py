@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import cast
 
 from allauth.account.models import EmailAddress
@@ -15,10 +16,13 @@ from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from masthead.accounts import actions
+from masthead.accounts import actions, erasure
 from masthead.accounts.models import AppToken
 from masthead.core import clock
+from masthead.subscriptions.actions import SubscriptionError
 from masthead.subscriptions.entitlements import entitlement_for
+
+log = logging.getLogger("masthead.accounts")
 
 
 @never_cache
@@ -54,3 +58,56 @@ def revoke_token(request: HttpRequest, token_id: int) -> HttpResponse:
     if actions.revoke_app_token(token, now=clock.now()):
         messages.success(request, f"The app token “{token.name}” no longer works.")
     return redirect("account_overview")
+
+
+@never_cache
+@login_required
+def download_data(request: HttpRequest) -> HttpResponse:
+    """The reader's own data as a JSON file (never another reader's: no id is taken)."""
+    response = HttpResponse(
+        erasure.export_json(request.user), content_type="application/json; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="my-masthead-data.json"'
+    return response
+
+
+@never_cache
+@login_required
+def delete_account(request: HttpRequest) -> HttpResponse:
+    """Explain what is erased and what is kept, then erase on the reader's password."""
+    user = cast(AbstractUser, request.user)
+    context: dict[str, object] = {
+        "staff": user.is_staff or user.is_superuser,
+        "needs_password": user.has_usable_password(),
+        "email": user.email,
+        "error": "",
+    }
+    if request.method != "POST" or context["staff"]:
+        return TemplateResponse(request, "accounts/delete.html", context)
+    confirmed = (
+        user.check_password(request.POST.get("password", ""))
+        if user.has_usable_password()
+        else request.POST.get("email", "").strip().lower() == user.email.lower()
+    )
+    if not confirmed:
+        context["error"] = (
+            "That password is not right. Your account was not deleted."
+            if user.has_usable_password()
+            else "That is not your account's e-mail address. Your account was not deleted."
+        )
+        return TemplateResponse(request, "accounts/delete.html", context, status=400)
+    try:
+        erasure.erase_reader(
+            user, now=clock.now(), reason="Deleted by the reader", requested_by_reader=True
+        )
+    except SubscriptionError as error:
+        # The subscription could not be stopped at the provider: nothing was erased.
+        log.warning("account erasure of user %s stopped: %s", user.pk, error)
+        context["error"] = (
+            "We could not cancel your subscription with the payment provider just now, so "
+            "nothing was deleted. Please try again in a few minutes."
+        )
+        return TemplateResponse(request, "accounts/delete.html", context, status=503)
+    logout(request)
+    messages.success(request, "Your account is deleted. We are sorry to see you go.")
+    return redirect("/")

@@ -87,7 +87,32 @@ def production_configuration(app_configs: object, **kwargs: object) -> list[Erro
         errors.extend(_email_and_tasks())
         web_workers = kwargs.get("web_workers")
         errors.extend(_shared_state(web_workers if isinstance(web_workers, int) else None))
+        errors.extend(_shared_media())
     return errors
+
+
+LOCAL_STORAGES = {"django.core.files.storage.FileSystemStorage"}
+
+
+def _shared_media() -> list[Error]:
+    """Several instances each writing uploads to their own disk would lose images."""
+    storages: dict[str, Any] = settings.STORAGES
+    backend = storages["default"]["BACKEND"]
+    if settings.APP_INSTANCES <= 1 or backend not in LOCAL_STORAGES:
+        return []
+    if settings.MEDIA_SHARED_FILESYSTEM:
+        return []
+    return [
+        Error(
+            f"Media is stored on local disk ({settings.MEDIA_ROOT}) but the site runs as "
+            f"MASTHEAD_INSTANCES={settings.APP_INSTANCES}: an image uploaded through one "
+            "instance, and its renditions, would be missing on the others.",
+            hint="Set MASTHEAD_MEDIA_S3_BUCKET (and its endpoint, region and keys) so every "
+            "instance shares one bucket, or MASTHEAD_MEDIA_SHARED_FILESYSTEM=true if MEDIA_ROOT "
+            "is one shared filesystem (docs/operations.md, 'Media').",
+            id="masthead.E030",
+        )
+    ]
 
 
 def _payments() -> list[Error]:
