@@ -16,6 +16,7 @@ from ninja import NinjaAPI, Query, Schema
 from masthead.access.doors import (
     anyone,
     mark_reader_dependent,
+    mark_shared,
     open_article,
     peek,
     visible_blocks,
@@ -40,7 +41,6 @@ from masthead.subscriptions.entitlements import entitlement_for
 
 # Page primary keys are 32-bit: anything larger cannot exist and must not reach the database.
 MAX_ID = 2**31 - 1
-PUBLIC_CACHE = "public, max-age=60"
 
 api = NinjaAPI(
     title="Masthead apps API",
@@ -125,7 +125,7 @@ def delete_token(request: HttpRequest) -> tuple[int, None]:
 
 @api.get("/sections", response={200: list[SectionOut]}, summary="Sections", tags=["content"])
 def list_sections(request: HttpRequest, response: HttpResponse) -> list[dict[str, Any]]:
-    response["Cache-Control"] = PUBLIC_CACHE
+    mark_shared(response)  # what nobody in particular may see (a token makes it private)
     return [
         {
             "id": section.pk,
@@ -167,7 +167,7 @@ def list_articles(
         .order_by("-first_published_at", "-pk")[start : start + filters.page_size]
     )
     sections = serialize.sections_by_path()
-    response["Cache-Control"] = PUBLIC_CACHE
+    mark_shared(response)
     return {
         "items": [serialize.summary(article, sections, request) for article in window],
         "page": filters.page,
