@@ -63,6 +63,14 @@ class ArticleFilters(Schema):
     page_size: int = NinjaField(20, ge=1, le=50)
 
 
+def _shared(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """What nobody in particular may see: public for shared caches, unless the client sent a
+    token (a response to a request with credentials is never made public)."""
+    if "authorization" in request.headers:
+        return _reader_dependent(response)
+    return mark_shared(response)
+
+
 def _reader_dependent(response: HttpResponse) -> HttpResponse:
     mark_reader_dependent(response)
     response["Vary"] = ", ".join(
@@ -125,7 +133,7 @@ def delete_token(request: HttpRequest) -> tuple[int, None]:
 
 @api.get("/sections", response={200: list[SectionOut]}, summary="Sections", tags=["content"])
 def list_sections(request: HttpRequest, response: HttpResponse) -> list[dict[str, Any]]:
-    mark_shared(response)  # what nobody in particular may see (a token makes it private)
+    _shared(request, response)
     return [
         {
             "id": section.pk,
@@ -167,7 +175,7 @@ def list_articles(
         .order_by("-first_published_at", "-pk")[start : start + filters.page_size]
     )
     sections = serialize.sections_by_path()
-    mark_shared(response)
+    _shared(request, response)
     return {
         "items": [serialize.summary(article, sections, request) for article in window],
         "page": filters.page,
