@@ -306,13 +306,17 @@ CACHE_S_MAXAGE = env_int("MASTHEAD_CACHE_S_MAXAGE", 300)
 CACHE_STALE_WHILE_REVALIDATE = env_int("MASTHEAD_CACHE_STALE_WHILE_REVALIDATE", 60)
 PURGE_URL = env_str("MASTHEAD_PURGE_URL", "")
 PURGE_TIMEOUT = float(env_str("MASTHEAD_PURGE_TIMEOUT", "5"))
-WAGTAILFRONTENDCACHE = {
-    "default": {
-        "BACKEND": "masthead.core.cdn.PurgeBackend",
-        "LOCATION": PURGE_URL,
-        "TIMEOUT": PURGE_TIMEOUT,
+WAGTAILFRONTENDCACHE = (
+    {
+        "default": {
+            "BACKEND": "masthead.core.cdn.PurgeBackend",
+            "LOCATION": PURGE_URL,
+            "TIMEOUT": PURGE_TIMEOUT,
+        }
     }
-} if PURGE_URL else {}
+    if PURGE_URL
+    else {}
+)
 
 # Wagtail
 WAGTAIL_SITE_NAME = SITE_NAME

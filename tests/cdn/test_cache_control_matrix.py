@@ -27,7 +27,11 @@ READERS = ("fresh", "meter cookie", "registered", "subscriber", "staff")
 @pytest.fixture
 def world(settings):
     cache.clear()
-    settings.CACHE_MAX_AGE, settings.CACHE_S_MAXAGE, settings.CACHE_STALE_WHILE_REVALIDATE = 60, 300, 60
+    settings.CACHE_MAX_AGE, settings.CACHE_S_MAXAGE, settings.CACHE_STALE_WHILE_REVALIDATE = (
+        60,
+        300,
+        60,
+    )
     catalog = make_catalog()
     free = factories.article("Open notice", access_level=AccessLevel.FREE)
     free.tags.add("notices")

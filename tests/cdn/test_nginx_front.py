@@ -22,7 +22,9 @@ NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/bin"
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx-light)"),
+    pytest.mark.skipif(
+        NGINX is None, reason="nginx is not installed (apt-get install nginx-light)"
+    ),
 ]
 
 

@@ -9,6 +9,7 @@ import socket
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest import mock
 
 import pytest
 from wagtail.models import PageViewRestriction
@@ -33,7 +34,7 @@ class PurgeEndpoint:
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_PURGE(self) -> None:  # noqa: N802 (the HTTP method's name)
+            def do_PURGE(self) -> None:
                 endpoint.seen.append((self.headers["Host"], self.path))
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
@@ -114,7 +115,9 @@ def test_publishing_purges_the_article_print_home_section_tags_authors_feeds_and
     endpoint, on_commit
 ):
     def publish():
-        page = factories.article("Harbour reopens", publish=False, authors=["Ana Petrova", "Li Wei"])
+        page = factories.article(
+            "Harbour reopens", publish=False, authors=["Ana Petrova", "Li Wei"]
+        )
         page.tags.add("ports", "shipping")
         page.save_revision().publish()
         return page
@@ -269,13 +272,15 @@ def test_a_campaign_starting_and_ending_purges_every_shared_page_once_each(
     assert counts["newsroom.campaign_edge_purge"] == 1
     assert endpoint.take() == everything(free.slug)
     # The scheduler enqueues each edge once cluster-wide (its key carries the moment).
-    assert jobs.enqueue_due_jobs(now + timedelta(hours=2, minutes=2))[
-        "newsroom.campaign_edge_purge"
-    ] == 1
+    assert (
+        jobs.enqueue_due_jobs(now + timedelta(hours=2, minutes=2))["newsroom.campaign_edge_purge"]
+        == 1
+    )
     endpoint.take()
-    assert jobs.enqueue_due_jobs(now + timedelta(hours=2, minutes=3))[
-        "newsroom.campaign_edge_purge"
-    ] == 0
+    assert (
+        jobs.enqueue_due_jobs(now + timedelta(hours=2, minutes=3))["newsroom.campaign_edge_purge"]
+        == 0
+    )
     assert endpoint.seen == []
 
 
@@ -302,7 +307,8 @@ def test_scheduled_publishing_purges(endpoint, on_commit):
 
     page, _ = on_commit(schedule)
     assert endpoint.take() == set()
-    with clock_at(now + timedelta(hours=2)):
+    # Wagtail's publish_scheduled compares with django.utils.timezone.now().
+    with mock.patch("django.utils.timezone.now", return_value=now + timedelta(hours=2)):
         on_commit(lambda: newsroom_jobs.publish_scheduled(now + timedelta(hours=2)))
     page.refresh_from_db()
     assert page.live
@@ -332,23 +338,9 @@ def test_a_purge_endpoint_that_is_down_logs_one_line_and_never_fails_the_publish
         page, _ = on_commit(lambda: factories.article("Published anyway"))
     page.refresh_from_db()
     assert page.live
-    errors = [r for r in caplog.records if r.name == "masthead.cdn" and r.levelno >= logging.WARNING]
+    errors = [
+        r for r in caplog.records if r.name == "masthead.cdn" and r.levelno >= logging.WARNING
+    ]
     assert len(errors) == 1, [r.getMessage() for r in errors]
     assert "unreachable" in errors[0].getMessage()
     assert f"{len(article_set(page.slug))} URL(s) not purged" in errors[0].getMessage()
-
-
-class clock_at:  # noqa: N801 (used as a context manager)
-    """Wagtail's publish_scheduled compares with django.utils.timezone.now(); move it."""
-
-    def __init__(self, moment):
-        self.moment = moment
-
-    def __enter__(self):
-        from unittest import mock
-
-        self.patch = mock.patch("django.utils.timezone.now", return_value=self.moment)
-        self.patch.start()
-
-    def __exit__(self, *exc):
-        self.patch.stop()

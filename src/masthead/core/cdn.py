@@ -140,11 +140,9 @@ class PurgeBackend(HTTPBackend):  # type: ignore[misc]
         target = urlunsplit(
             [self.cache_scheme, self.cache_netloc, parts.path, parts.query, parts.fragment]
         )
-        request = PurgeRequest(
-            url=target, headers={"Host": host, "User-Agent": "Masthead-purge"}
-        )
+        request = PurgeRequest(url=target, headers={"Host": host, "User-Agent": "Masthead-purge"})
         try:
-            with urlopen(request, timeout=self.timeout):  # noqa: S310 (the configured endpoint)
+            with urlopen(request, timeout=self.timeout):
                 pass
         except HTTPError as error:
             # A cache answers 404 for a URL it does not hold: nothing to purge.

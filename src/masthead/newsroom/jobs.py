@@ -58,6 +58,4 @@ def purge_campaign_edge(key: str, now: datetime) -> int:
 
 def register() -> None:
     jobs.register("newsroom.publish_scheduled")(publish_scheduled)
-    jobs.register_items("newsroom.campaign_edge_purge", handle=purge_campaign_edge)(
-        campaign_edges
-    )
+    jobs.register_items("newsroom.campaign_edge_purge", handle=purge_campaign_edge)(campaign_edges)

@@ -126,9 +126,11 @@ def everything() -> set[str]:
             urls |= {f"{found[0]}{found[1]}", f"{found[0]}{found[1]}print/"}
     for root in roots:
         urls |= site_urls(root)
-        for slug in Tag.objects.filter(newsroom_articletag_items__isnull=False).values_list(
-            "slug", flat=True
-        ).distinct():
+        for slug in (
+            Tag.objects.filter(newsroom_articletag_items__isnull=False)
+            .values_list("slug", flat=True)
+            .distinct()
+        ):
             urls.add(root + reverse("tag", kwargs={"slug": slug}))
     return urls
 

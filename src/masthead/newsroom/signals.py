@@ -70,11 +70,15 @@ def purge_published(sender: Any, instance: Any, revision: Any = None, **kwargs: 
     """The page as published now, and as it was (its old slug, tags, authors)."""
     urls = purges.page_urls(instance)
     if revision is not None:
-        previous = revision.__class__.objects.filter(
-            base_content_type_id=revision.base_content_type_id,
-            object_id=revision.object_id,
-            created_at__lt=revision.created_at,
-        ).order_by("-created_at", "-pk").first()
+        previous = (
+            revision.__class__.objects.filter(
+                base_content_type_id=revision.base_content_type_id,
+                object_id=revision.object_id,
+                created_at__lt=revision.created_at,
+            )
+            .order_by("-created_at", "-pk")
+            .first()
+        )
         if previous is not None:
             urls |= purges.revision_urls(previous)
     return urls
