@@ -170,7 +170,7 @@ def test_a_public_page_that_sets_a_cookie_is_made_private(world):
     client.get(world["metered"])
     response = client.get(world["pages"]["free article"])
     assert "mh_reader" in response.cookies
-    assert response["Cache-Control"] == "private"
+    assert response["Cache-Control"] == PRIVATE
     again = client.get(world["pages"]["free article"])
     assert not again.cookies
     assert again["Cache-Control"] == PUBLIC
@@ -178,7 +178,7 @@ def test_a_public_page_that_sets_a_cookie_is_made_private(world):
 
 def test_an_api_list_request_with_any_authorization_header_is_private(world):
     response = Client().get(world["pages"]["api list"], headers={"Authorization": "Bearer x"})
-    assert response["Cache-Control"] == "private"
+    assert response["Cache-Control"] == PRIVATE
     assert "Authorization" in tokens(response["Vary"])
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness import free_port
 from masthead.newsroom.models import AccessLevel
 from tests import factories
 
@@ -35,14 +36,6 @@ def documented_block() -> str:
     return found.group(1)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def config_for(prefix: Path, port: int, app: str) -> str:
     block = documented_block()
     for documented, ours in (
@@ -52,22 +45,13 @@ def config_for(prefix: Path, port: int, app: str) -> str:
     ):
         assert documented in block, documented
         block = block.replace(documented, ours)
-    return f"""
-worker_processes 1;
-daemon off;
-pid {prefix}/nginx.pid;
-error_log stderr warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/tmp/body;
-    proxy_temp_path {prefix}/tmp/proxy;
-    fastcgi_temp_path {prefix}/tmp/fastcgi;
-    uwsgi_temp_path {prefix}/tmp/uwsgi;
-    scgi_temp_path {prefix}/tmp/scgi;
-{block}
-}}
-"""
+    temp = "\n".join(
+        f"{kind}_temp_path {prefix}/tmp/{kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    head = f"worker_processes 1; daemon off; pid {prefix}/nginx.pid; error_log stderr warn;"
+    events = "events { worker_connections 64; }"
+    return f"{head}\n{events}\nhttp {{\naccess_log off;\n{temp}\n{block}\n}}\n"
 
 
 @pytest.fixture

@@ -50,9 +50,7 @@ def campaign_edges(now: datetime) -> Iterator[jobs.DueItem]:
 def purge_campaign_edge(key: str, now: datetime) -> int:
     """The banner appeared or went away on every page: purge every shared page, now (this
     runs as a task already)."""
-    urls = sorted(purges.everything())
-    if urls:
-        purges.purge_urls.call(urls)
+    purges.purge_everything.call()
     return 1
 
 

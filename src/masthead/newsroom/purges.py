@@ -149,15 +149,25 @@ def after_commit(urls: Iterable[str]) -> None:
 
 
 def after_commit_everything() -> None:
+    """Purge every shared page once the transaction commits; the worker works out which."""
     if enabled():
-        transaction.on_commit(lambda: _enqueue(sorted(everything())))
+        transaction.on_commit(lambda: _enqueue(None))
 
 
-def _enqueue(urls: list[str]) -> None:
+def _enqueue(urls: list[str] | None) -> None:
     try:
-        purge_urls.enqueue(urls)
+        if urls is None:
+            purge_everything.enqueue()
+        else:
+            purge_urls.enqueue(urls)
     except Exception as error:  # the queue is down: the change is made, the caches expire
-        log.error("could not queue the purge of %s URL(s): %s", len(urls), error)
+        log.error("could not queue a purge (%s URL(s)): %s", len(urls or ()) or "all", error)
+
+
+@background_task(attempts=1)
+def purge_everything() -> int:
+    """Every shared page (`everything()`), worked out in the worker, not in the request."""
+    return int(purge_urls.call(sorted(everything())))
 
 
 @background_task(attempts=1)
