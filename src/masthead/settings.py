@@ -113,6 +113,8 @@ MIDDLEWARE = [
     # NUL characters and unpaired surrogates anywhere in a request are a 400, before anything
     # (static files, sessions, views) can pass them to the database.
     "masthead.core.middleware.InvalidInputMiddleware",
+    # Outside every middleware that sets a cookie: a response that sets one is never public.
+    "masthead.core.cdn.SharedCacheGuard",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # HTML (static files are pre-compressed by WhiteNoise); see decisions/0022.
     "django.middleware.gzip.GZipMiddleware",
@@ -331,6 +333,26 @@ SESSION_COOKIE_SAMESITE = "Lax"
 READER_COOKIE_NAME = "mh_reader"
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+)
+
+# Shared caches (a CDN, nginx, Varnish): pages the same for every signed-out reader are sent
+# public with these lifetimes (masthead.core.cdn); publishing purges them through Wagtail's
+# frontend cache invalidation when MASTHEAD_PURGE_URL names a PURGE endpoint.
+CACHE_MAX_AGE = env_int("MASTHEAD_CACHE_MAX_AGE", 60)
+CACHE_S_MAXAGE = env_int("MASTHEAD_CACHE_S_MAXAGE", 300)
+CACHE_STALE_WHILE_REVALIDATE = env_int("MASTHEAD_CACHE_STALE_WHILE_REVALIDATE", 60)
+PURGE_URL = env_str("MASTHEAD_PURGE_URL", "")
+PURGE_TIMEOUT = float(env_str("MASTHEAD_PURGE_TIMEOUT", "5"))
+WAGTAILFRONTENDCACHE = (
+    {
+        "default": {
+            "BACKEND": "masthead.core.cdn.PurgeBackend",
+            "LOCATION": PURGE_URL,
+            "TIMEOUT": PURGE_TIMEOUT,
+        }
+    }
+    if PURGE_URL
+    else {}
 )
 
 # Wagtail

@@ -34,7 +34,9 @@ def test_list_gives_summaries_and_never_a_body(client):
     )
     response = client.get("/api/v1/articles")
     assert response.status_code == 200
-    assert response["Cache-Control"] == "public, max-age=60"
+    assert (
+        response["Cache-Control"] == "public, max-age=60, s-maxage=300, stale-while-revalidate=60"
+    )
     body = response.json()
     assert (body["total"], body["page"], body["pages"], body["page_size"]) == (1, 1, 1, 20)
     item = body["items"][0]
@@ -161,7 +163,9 @@ def test_sections_list(client):
     factories.section("Business")
     response = client.get("/api/v1/sections")
     assert response.status_code == 200
-    assert response["Cache-Control"] == "public, max-age=60"
+    assert (
+        response["Cache-Control"] == "public, max-age=60, s-maxage=300, stale-while-revalidate=60"
+    )
     assert [section["title"] for section in response.json()] == ["World", "Business"]
     assert response.json()[0]["slug"] == "world"
 

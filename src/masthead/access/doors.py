@@ -17,7 +17,9 @@
 - `visible_blocks(article, decision)`: the body blocks this decision lets through; the cut is
   made here, on the server, and nothing after it is rendered.
 - `mark_reader_dependent(response)`: Cache-Control private, no-store + Vary: Cookie (after
-  signing out, the browser's Back button must not show what the signed-in reader saw).
+  signing out, the browser's Back button must not show what the signed-in reader saw);
+  `mark_shared(response, decision)`: public with the shared-cache lifetimes when the decision
+  is the same for every reader (both owned by `masthead.core.cdn`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from masthead.access import decision as rules
 from masthead.access.decision import (
@@ -43,7 +44,7 @@ from masthead.access.decision import (
 )
 from masthead.access.levels import AccessLevel
 from masthead.access.privacy import Screen
-from masthead.core import clock
+from masthead.core import cdn, clock
 from masthead.metering.actions import record_read
 from masthead.metering.identity import ANONYMOUS, ReaderIdentity, note_meter_met
 from masthead.metering.policy import current_policy
@@ -167,12 +168,10 @@ def visible_blocks(article: Any, decision: Decision) -> list[Any]:
 
 
 def mark_reader_dependent(response: HttpResponse) -> HttpResponse:
-    """The one place a response is marked as this reader's: no shared cache may keep it, and
-    no browser either (no-store: Back after signing out asks the server again)."""
-    patch_cache_control(response, private=True, no_store=True)
-    # A max-age or s-maxage set for the shared version must not linger beside no-store.
-    cache_control = response.get("Cache-Control", "")
-    kept = [d for d in cache_control.split(", ") if not d.startswith(("max-age", "s-maxage"))]
-    response["Cache-Control"] = ", ".join(kept)
-    patch_vary_headers(response, ["Cookie"])
-    return response
+    """The one place a response is marked as this reader's (`core.cdn.mark_private`)."""
+    return cdn.mark_private(response)
+
+
+def mark_shared(response: HttpResponse, decision: Decision | None = None) -> HttpResponse:
+    """Public for shared caches unless `decision` depends on the reader (`core.cdn`)."""
+    return cdn.mark_shared(response, decision)

@@ -16,6 +16,7 @@ from ninja import NinjaAPI, Query, Schema
 from masthead.access.doors import (
     anyone,
     mark_reader_dependent,
+    mark_shared,
     open_article,
     peek,
     visible_blocks,
@@ -40,7 +41,6 @@ from masthead.subscriptions.entitlements import entitlement_for
 
 # Page primary keys are 32-bit: anything larger cannot exist and must not reach the database.
 MAX_ID = 2**31 - 1
-PUBLIC_CACHE = "public, max-age=60"
 
 api = NinjaAPI(
     title="Masthead apps API",
@@ -61,6 +61,14 @@ class ArticleFilters(Schema):
     )
     page: int = NinjaField(1, ge=1, le=100_000)
     page_size: int = NinjaField(20, ge=1, le=50)
+
+
+def _shared(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """What nobody in particular may see: public for shared caches, unless the client sent a
+    token (a response to a request with credentials is never made public)."""
+    if "authorization" in request.headers:
+        return _reader_dependent(response)
+    return mark_shared(response)
 
 
 def _reader_dependent(response: HttpResponse) -> HttpResponse:
@@ -125,7 +133,7 @@ def delete_token(request: HttpRequest) -> tuple[int, None]:
 
 @api.get("/sections", response={200: list[SectionOut]}, summary="Sections", tags=["content"])
 def list_sections(request: HttpRequest, response: HttpResponse) -> list[dict[str, Any]]:
-    response["Cache-Control"] = PUBLIC_CACHE
+    _shared(request, response)
     return [
         {
             "id": section.pk,
@@ -167,7 +175,7 @@ def list_articles(
         .order_by("-first_published_at", "-pk")[start : start + filters.page_size]
     )
     sections = serialize.sections_by_path()
-    response["Cache-Control"] = PUBLIC_CACHE
+    _shared(request, response)
     return {
         "items": [serialize.summary(article, sections, request) for article in window],
         "page": filters.page,

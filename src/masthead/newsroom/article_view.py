@@ -31,6 +31,7 @@ from masthead.access.decision import Decision, free_for_everyone
 from masthead.access.doors import (
     anyone,
     mark_reader_dependent,
+    mark_shared,
     open_article,
     visible_blocks,
 )
@@ -190,8 +191,8 @@ def _respond(request: HttpRequest, page: Any, decision: Decision, shell: str) ->
         or request.user.is_authenticated
         or getattr(request, "is_preview", False)
     ):
-        mark_reader_dependent(response)
-    return response
+        return mark_reader_dependent(response)
+    return mark_shared(response, decision)
 
 
 def _fragments(

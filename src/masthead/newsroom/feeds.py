@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 
-from masthead.access.doors import anyone, peek, visible_blocks
+from masthead.access.doors import anyone, mark_shared, peek, visible_blocks
 from masthead.core.links import absolute
 from masthead.newsroom import listing
 from masthead.newsroom.article_view import body_blocks
@@ -59,7 +59,8 @@ class ArticleFeed(Feed):
             item_count(request)
         except BadFeedParameter as exc:
             return listing.bad_request(request, str(exc))
-        return super().__call__(request, *args, **kwargs)
+        # Made for nobody in particular (`anyone()`): the same for every reader.
+        return mark_shared(super().__call__(request, *args, **kwargs))
 
     def get_object(self, request: HttpRequest, section: str | None = None) -> FeedScope:
         from masthead.newsroom.models import SectionPage

@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from wagtail.query import PageQuerySet
 
-from masthead.access.doors import mark_reader_dependent, screen_of
+from masthead.access.doors import mark_reader_dependent, mark_shared, screen_of
 from masthead.access.privacy import Screen
 from masthead.newsroom.images import LIST_SPECS, prefetch_images
 
@@ -88,10 +88,12 @@ def serve_paginated(
 
 
 def personal(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    """Mark a list that let a restricted page through as this reader's own."""
+    """Mark a list that let a restricted page through as this reader's own; any other list is
+    the same for every signed-out reader (a signed-in reader's page is made private on the
+    way out, since its header shows their account)."""
     if screen_of(request).personal:
-        mark_reader_dependent(response)
-    return response
+        return mark_reader_dependent(response)
+    return mark_shared(response)
 
 
 def front_page(home: Any, request: HttpRequest) -> dict[str, Any]:

@@ -1,7 +1,6 @@
 """Newsroom URLs outside the Wagtail page tree (which serves home, sections and articles)."""
 
 from django.urls import URLPattern, URLResolver, path, re_path
-from wagtail.contrib.sitemaps.views import sitemap
 
 from masthead.newsroom import feeds, views
 from masthead.newsroom.sitemaps import SITEMAPS
@@ -9,7 +8,7 @@ from masthead.newsroom.sitemaps import SITEMAPS
 urlpatterns: list[URLPattern | URLResolver] = [
     path("robots.txt", views.robots_txt, name="robots_txt"),
     path("favicon.ico", views.favicon, name="favicon"),
-    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("sitemap.xml", views.sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("news-sitemap.xml", views.news_sitemap, name="news_sitemap"),
     path("search/", views.search_page, name="search"),
     path("tags/<slug:slug>/", views.tag_page, name="tag"),

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.templatetags.static import static
-from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 from taggit.models import Tag
+from wagtail.contrib.sitemaps.views import sitemap as wagtail_sitemap
 from wagtail.views import serve as wagtail_serve
 
-from masthead.access.doors import anyone, mark_reader_dependent, screen_of
+from masthead.access.doors import anyone, mark_reader_dependent, mark_shared, screen_of
 from masthead.core import clock
 from masthead.newsroom import article_view, listing, routes, search
 from masthead.newsroom.images import LIST_SPECS, prefetch_images
@@ -64,7 +65,6 @@ def search_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@cache_control(max_age=3600, public=True)
 def robots_txt(request: HttpRequest) -> HttpResponse:
     root = request.build_absolute_uri("/").rstrip("/")
     lines = [
@@ -79,7 +79,7 @@ def robots_txt(request: HttpRequest) -> HttpResponse:
         f"Sitemap: {root}/news-sitemap.xml",
         "",
     ]
-    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
+    return mark_shared(HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8"))
 
 
 @require_safe
@@ -88,7 +88,12 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@cache_control(max_age=900, public=True)
+def sitemap(request: HttpRequest, sitemaps: dict[str, Any]) -> HttpResponse:
+    """The XML sitemap (Wagtail's view): what nobody in particular may see, shared by all."""
+    return mark_shared(wagtail_sitemap(request, sitemaps))
+
+
+@require_safe
 def news_sitemap(request: HttpRequest) -> HttpResponse:
     """Google News sitemap: news of the last two days, headline only.
 
@@ -102,6 +107,8 @@ def news_sitemap(request: HttpRequest) -> HttpResponse:
         "publication": settings.SITE_NAME,
         "language": settings.LANGUAGE_CODE.split("-")[0],
     }
-    return TemplateResponse(
-        request, "newsroom/news_sitemap.xml", context, content_type="application/xml"
+    return mark_shared(
+        TemplateResponse(
+            request, "newsroom/news_sitemap.xml", context, content_type="application/xml"
+        )
     )
