@@ -109,7 +109,9 @@ _COLD_ON_THE_EMBEDDED_DEFAULT = {
     "/news-sitemap.xml": 5,
 }
 # With Redis the generation is no query (it is read once per request, with the page).
-COLD_QUERIES = {url: count - (1 - WARM_QUERIES) for url, count in _COLD_ON_THE_EMBEDDED_DEFAULT.items()}
+COLD_QUERIES = {
+    url: count - (1 - WARM_QUERIES) for url, count in _COLD_ON_THE_EMBEDDED_DEFAULT.items()
+}
 
 
 @pytest.mark.django_db
@@ -351,6 +353,7 @@ def test_search_results_are_kept_briefly_per_query_and_page(client, monkeypatch)
     tagged("Harbour fees rise")
     kept: list[int] = []
     original = cache.set
+
     def keeping(key, value, timeout=None, **kw):
         if key.startswith(listing_cache.KEY_PREFIX):
             kept.append(timeout)

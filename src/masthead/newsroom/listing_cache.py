@@ -37,6 +37,7 @@ from django.core.cache import cache
 from django.core.exceptions import DisallowedHost
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.template.response import SimpleTemplateResponse
 from django.utils import timezone, translation
 
 from masthead.access.campaigns import active_campaign
@@ -116,7 +117,9 @@ def _variant(request: HttpRequest) -> tuple[str, bool] | None:
         return "", False  # these read no query parameter
     if path == "/sitemap.xml":
         pairs = _params(request, {"p"})
-        if pairs is None or any(not (v.isascii() and v.isdigit() and len(v) <= 4) for _, v in pairs):
+        if pairs is None or any(
+            not (v.isascii() and v.isdigit() and len(v) <= 4) for _, v in pairs
+        ):
             return None
         return request.META.get("QUERY_STRING", ""), False
     if _FEED.match(path):
@@ -185,7 +188,7 @@ def _key(request: HttpRequest) -> tuple[str, bool] | None:
     # The footer shows the year; <html lang> and the banner's words follow the language.
     described = "\n".join(
         [
-            request.scheme,
+            request.scheme or "",
             host,
             request.path,
             variant[0],
@@ -288,8 +291,8 @@ def render_and_keep(
     campaign = _campaign_pk() if keyed[1] else None
     try:
         response = render()
-        if callable(getattr(response, "render", None)) and not response.is_rendered:  # type: ignore[attr-defined]
-            response.render()  # type: ignore[attr-defined]
+        if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
+            response.render()
     finally:
         delattr(request, BANNER_SLOT_ATTRIBUTE)
     if response.streaming:
