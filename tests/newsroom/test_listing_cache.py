@@ -465,3 +465,35 @@ def test_an_author_page_and_an_article_at_the_same_depth_stay_apart(client):
         assert '<h1 class="article-headline">Harbour fees rise</h1>' in article
     assert listing_cache.is_known_listing(author.url)
     assert not listing_cache.is_known_listing(page.url)
+
+
+@pytest.mark.django_db
+def test_only_a_clean_200_for_nobody_in_particular_is_kept():
+    from django.http import HttpResponse
+    from django.middleware.csrf import get_token
+
+    factory = RequestFactory()
+
+    def attempt(view) -> HttpResponse:
+        request = factory.get("/world/")
+        assert listing_cache.serve_signed_out(request) is None
+        return listing_cache.render_and_keep(request, lambda: view(request))
+
+    def with_cookie(request):
+        response = HttpResponse("a cookie")
+        response.set_cookie("reader", "someone")
+        return response
+
+    def with_token(request):
+        return HttpResponse(f"a form with {get_token(request)}")
+
+    for view in (
+        with_cookie,
+        with_token,
+        lambda request: HttpResponse("not found", status=404),
+        lambda request: HttpResponse("bad page", status=400),
+    ):
+        attempt(view)
+        assert not listing_cache._held
+    assert attempt(lambda request: HttpResponse("fine")).content == b"fine"
+    assert [entry.parts for entry in listing_cache._held.values()] == [(b"fine",)]

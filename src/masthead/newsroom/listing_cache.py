@@ -302,6 +302,8 @@ def render_and_keep(
         getattr(request, _SHARED, False)
         and response.status_code == 200
         and not response.cookies
+        # A page that asked for a CSRF token is this reader's (the token goes with a cookie).
+        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
         and not screen_of(request).personal
     )
     if len(parts) > 1:
