@@ -208,16 +208,36 @@ def serve_signed_out(request: HttpRequest) -> HttpResponse | None:
     keyed = _key(request)
     if keyed is None:
         return None
-    key, search = keyed
-    held = _held.get(key)
-    generation, found = site_generation.read([] if held else [key])
-    setattr(request, _KEY, (key, search))
+    held = _held.get(keyed[0])
+    generation, found = site_generation.read([] if held else [keyed[0]])
+    return _serve(request, keyed, generation, found.get(keyed[0]) if held is None else _UNREAD)
+
+
+def serve_under(request: HttpRequest, generation: int | None) -> HttpResponse | None:
+    """`serve_signed_out` for a caller that has just read the generation (the article fast
+    path, whose route table did): the page alone is read, when this process lacks it."""
+    keyed = _key(request)
+    if keyed is None:
+        return None
+    return _serve(request, keyed, generation, _UNREAD)
+
+
+_UNREAD = object()
+
+
+def _serve(
+    request: HttpRequest, keyed: tuple[str, bool], generation: int | None, found: Any
+) -> HttpResponse | None:
+    key = keyed[0]
+    # What `render_and_keep` stamps a page built for this request with.
+    setattr(request, _KEY, keyed)
     setattr(request, _GENERATION, generation)
     if generation is None:  # the shared store is down: render fresh, keep nothing
         return None
+    held = _held.get(key)
     entry = held if held is not None and held.generation == generation else None
     if entry is None:
-        entry = found.get(key) if held is None else cache.get(key)
+        entry = cache.get(key) if found is _UNREAD else found
     if not isinstance(entry, CachedListing) or entry.generation != generation:
         return None
     if entry.valid_until is not None and clock.now() >= entry.valid_until:
@@ -227,15 +247,6 @@ def serve_signed_out(request: HttpRequest) -> HttpResponse | None:
     _hold(key, entry)
     _listing_paths.add(request.path)
     return _response(entry)
-
-
-def prepare(request: HttpRequest, generation: int | None) -> None:
-    """Let `render_and_keep` keep this request's listing under `generation`, read by the
-    caller before anything was loaded (instead of `serve_signed_out`'s own read)."""
-    keyed = _key(request)
-    if keyed is not None:
-        setattr(request, _KEY, keyed)
-        setattr(request, _GENERATION, generation)
 
 
 def is_known_listing(path: str) -> bool:

@@ -44,9 +44,12 @@ def article_fast_path(request: HttpRequest, path: str) -> HttpResponse:
                 page, print_view = found
                 request.is_preview = False  # type: ignore[attr-defined]
                 return article_view.serve(request, page, print_view=print_view)
-            # Not an article this process knows: an author page is built under the
-            # generation the route table just read (no second read for a cold article).
-            listing_cache.prepare(request, getattr(request, routes.REQUEST_GENERATION, None))
+            # Not an article the route table knows: perhaps an author page, read under the
+            # generation the route table just read (no second read of it).
+            generation = getattr(request, routes.REQUEST_GENERATION, None)
+            hit = listing_cache.serve_under(request, generation)
+            if hit is not None:
+                return hit
     return listing_cache.render_and_keep(
         request, lambda: wagtail_serve(request, path), listing=False
     )
