@@ -1,5 +1,6 @@
-"""The nginx caching front of docs/deploying.md ("A caching front (nginx)"), for real: the documented block, with this
-test's ports and folders, in front of a live Masthead (pytest-django's live server)."""
+"""The nginx caching front of docs/deploying.md ("A caching front (nginx)"), for real: the
+documented block, with this test's ports and folders, in front of a live Masthead (pytest-django's
+live server)."""
 
 from __future__ import annotations
 

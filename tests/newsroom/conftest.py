@@ -14,10 +14,14 @@ from wagtail.models import Collection
 
 @pytest.fixture(autouse=True)
 def isolated_media_and_cache(settings, tmp_path):
+    from masthead.newsroom import listing_cache
+
     settings.MEDIA_ROOT = tmp_path / "media"
     cache.clear()
+    listing_cache.forget()
     yield
     cache.clear()
+    listing_cache.forget()
 
 
 @pytest.fixture

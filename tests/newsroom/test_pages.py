@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from masthead.access import doors
 from masthead.access.decision import Decision, Level, Reason
+from masthead.core import generation as site_generation
 from masthead.newsroom import listing, search
 from masthead.newsroom.models import AccessLevel, ArticlePage, HomePage, Sponsor
 from tests import factories
@@ -128,6 +129,7 @@ def test_search_matches_deep_body_text_only_where_peek_is_full(client, monkeypat
     assert page.title not in client.get("/search/?q=anchovies").content.decode()
     full = Decision(Level.FULL, Reason.STAFF)
     monkeypatch.setattr(doors, "peek", lambda request, article, **kwargs: full)
+    site_generation.bump()  # what changes a decision (a policy, a level) bumps it
     html = client.get("/search/?q=anchovies").content.decode()
     assert "1 result for" in html and page.title in html
 
@@ -142,6 +144,7 @@ def test_search_follows_the_decision_even_for_free_articles(client, monkeypatch)
     assert page.title in client.get("/search/?q=sardines").content.decode()
     restricted = Decision(Level.PREVIEW, Reason.METERED, preview_blocks=2)
     monkeypatch.setattr(doors, "peek", lambda request, article, **kwargs: restricted)
+    site_generation.bump()  # what changes a decision (a policy, a level) bumps it
     assert page.title not in client.get("/search/?q=sardines").content.decode()
 
 

@@ -17,6 +17,7 @@ from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
+from wagtail.blocks import StreamValue
 
 from masthead.access.doors import anyone, mark_shared, peek, visible_blocks
 from masthead.core.links import absolute
@@ -89,7 +90,8 @@ class ArticleFeed(Feed):
 
     def items(self, obj: FeedScope) -> list[Any]:
         screen = anyone()
-        queryset = listing.articles(screen)
+        # The body is read with the rows (a feed may carry it), not once per item.
+        queryset = listing.articles(screen).defer(None).defer("body_text")
         if obj.section is not None:
             queryset = queryset.descendant_of(obj.section)
         items = list(queryset[: obj.limit])
@@ -111,7 +113,7 @@ class ArticleFeed(Feed):
         decision = peek(None, item, screen=getattr(item, "feed_screen", None))
         if not decision.free_for_everyone:
             return None
-        return body_blocks(item, visible_blocks(item, decision), {})
+        return body_blocks(item, visible_blocks(_without_images(item), decision), {})
 
     def item_link(self, item: Any) -> str:
         return absolute(item.url)
@@ -127,6 +129,19 @@ class ArticleFeed(Feed):
 
     def item_categories(self, item: Any) -> list[str]:
         return [SPONSORED_LABEL] if item.sponsored else []
+
+
+@dataclass(frozen=True)
+class _TextBody:
+    body: StreamValue
+
+
+def _without_images(item: Any) -> _TextBody:
+    """The article's body without its image blocks, which a feed does not show: resolving
+    their images would cost a query per item."""
+    stream = item.body
+    kept = [raw for raw in stream.raw_data if raw.get("type") != "image"]
+    return _TextBody(StreamValue(stream.stream_block, kept, is_lazy=True))
 
 
 class AtomArticleFeed(ArticleFeed):

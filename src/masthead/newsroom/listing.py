@@ -47,7 +47,13 @@ def articles(screen: Screen) -> PageQuerySet:
 
 def page_number(request: HttpRequest) -> int:
     """The requested page: 1 when absent; BadPageNumber when malformed."""
-    raw = request.GET.get("page", "").strip() or "1"
+    return parse_page_number(request.GET.get("page", ""))
+
+
+def parse_page_number(raw: str) -> int:
+    """A ?page= value as a page number: 1 when empty; BadPageNumber when malformed, Http404
+    when no list can have that page."""
+    raw = raw.strip() or "1"
     if not (raw.isascii() and raw.isdigit()):
         raise BadPageNumber(raw)
     if len(raw) > MAX_PAGE_DIGITS or int(raw) < 1:
@@ -89,10 +95,14 @@ def serve_paginated(
 
 def personal(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """Mark a list that let a restricted page through as this reader's own; any other list is
-    the same for every signed-out reader (a signed-in reader's page is made private on the
-    way out, since its header shows their account)."""
+    the same for every reader like this one: shared caches may keep it (a signed-in reader's
+    page is made private on the way out, since its header shows their account), and so may
+    `listing_cache`."""
+    from masthead.newsroom import listing_cache
+
     if screen_of(request).personal:
         return mark_reader_dependent(response)
+    listing_cache.mark_shared(request)
     return mark_shared(response)
 
 

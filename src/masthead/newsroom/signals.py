@@ -155,7 +155,12 @@ def connect() -> None:
     post_page_move.connect(retire_cached_pages, dispatch_uid="newsroom.on_moved")
     post_save.connect(on_page_saved, dispatch_uid="newsroom.on_page_saved")
     post_delete.connect(on_page_saved, dispatch_uid="newsroom.on_page_deleted")
-    for model in (PageViewRestriction, Site):
+    from taggit.models import Tag
+
+    from masthead.newsroom.models import Sponsor
+
+    # Lists show a sponsor's name and disclosure and a tag's name (listing_cache keeps them).
+    for model in (PageViewRestriction, Site, Sponsor, Tag):
         post_save.connect(retire_cached_pages, sender=model, dispatch_uid=f"newsroom.{model}")
         post_delete.connect(
             retire_cached_pages, sender=model, dispatch_uid=f"newsroom.{model}.deleted"

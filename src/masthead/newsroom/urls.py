@@ -2,8 +2,12 @@
 
 from django.urls import URLPattern, URLResolver, path, re_path
 
-from masthead.newsroom import feeds, views
+from masthead.newsroom import feeds, listing_cache, views
 from masthead.newsroom.sitemaps import SITEMAPS
+
+# Feeds and sitemaps are the same for every reader: built once per content change.
+rss = listing_cache.cached(feeds.ArticleFeed())
+atom = listing_cache.cached(feeds.AtomArticleFeed())
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("robots.txt", views.robots_txt, name="robots_txt"),
@@ -12,10 +16,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("news-sitemap.xml", views.news_sitemap, name="news_sitemap"),
     path("search/", views.search_page, name="search"),
     path("tags/<slug:slug>/", views.tag_page, name="tag"),
-    path("feeds/rss/", feeds.ArticleFeed(), name="feed_rss"),
-    path("feeds/atom/", feeds.AtomArticleFeed(), name="feed_atom"),
-    path("feeds/<slug:section>/rss/", feeds.ArticleFeed(), name="section_feed_rss"),
-    path("feeds/<slug:section>/atom/", feeds.AtomArticleFeed(), name="section_feed_atom"),
+    path("feeds/rss/", rss, name="feed_rss"),
+    path("feeds/atom/", atom, name="feed_atom"),
+    path("feeds/<slug:section>/rss/", rss, name="section_feed_rss"),
+    path("feeds/<slug:section>/atom/", atom, name="section_feed_atom"),
     # /<section>/<article>/ and its print view; anything else there falls through to Wagtail.
     re_path(r"^(?P<path>[-\w]+/[-\w]+/(?:print/)?)$", views.article_fast_path),
+    # Home, sections, the author index: signed-out readers' shared copy, else Wagtail.
+    re_path(r"^(?P<path>(?:[-\w]+/)?)$", views.page_tree),
 ]

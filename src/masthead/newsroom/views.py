@@ -17,7 +17,7 @@ from wagtail.views import serve as wagtail_serve
 
 from masthead.access.doors import anyone, mark_reader_dependent, mark_shared, screen_of
 from masthead.core import clock
-from masthead.newsroom import article_view, listing, routes, search
+from masthead.newsroom import article_view, listing, listing_cache, routes, search
 from masthead.newsroom.images import LIST_SPECS, prefetch_images
 
 # Google News only reads articles published in the last two days.
@@ -25,17 +25,38 @@ NEWS_SITEMAP_WINDOW = timedelta(days=2)
 NEWS_SITEMAP_LIMIT = 1000
 
 
+# Home, sections and the author index (one path segment or none): Wagtail's page tree, with
+# the signed-out readers' shared copy in front (pages that are no listing are never kept).
+page_tree = listing_cache.cached(wagtail_serve, listing=False)
+
+
 def article_fast_path(request: HttpRequest, path: str) -> HttpResponse:
-    """Article URLs: from the route table when remembered, otherwise Wagtail as usual."""
+    """Article URLs: from the route table when remembered, otherwise Wagtail as usual. Author
+    pages share the shape (`/authors/<slug>/`): a path this process has seen be a listing goes
+    to the listings' shared copy first."""
     if request.method in {"GET", "HEAD"}:
-        found = routes.lookup(request)
-        if found is not None:
-            page, print_view = found
-            request.is_preview = False  # type: ignore[attr-defined]
-            return article_view.serve(request, page, print_view=print_view)
-    return wagtail_serve(request, path)
+        if listing_cache.is_known_listing(request.path):
+            hit = listing_cache.serve_signed_out(request)
+            if hit is not None:
+                return hit
+        else:
+            found = routes.lookup(request)
+            if found is not None:
+                page, print_view = found
+                request.is_preview = False  # type: ignore[attr-defined]
+                return article_view.serve(request, page, print_view=print_view)
+            # Not an article the route table knows: perhaps an author page, read under the
+            # generation the route table just read (no second read of it).
+            generation = getattr(request, routes.REQUEST_GENERATION, None)
+            hit = listing_cache.serve_under(request, generation)
+            if hit is not None:
+                return hit
+    return listing_cache.render_and_keep(
+        request, lambda: wagtail_serve(request, path), listing=False
+    )
 
 
+@listing_cache.cached
 @require_safe
 def tag_page(request: HttpRequest, slug: str) -> HttpResponse:
     tag = Tag.objects.filter(slug=slug).first()
@@ -45,6 +66,7 @@ def tag_page(request: HttpRequest, slug: str) -> HttpResponse:
     return listing.serve_paginated(request, None, queryset, "newsroom/tag_page.html", {"tag": tag})
 
 
+@listing_cache.cached
 @require_safe
 def search_page(request: HttpRequest) -> HttpResponse:
     query = search.clean_query(request.GET.get("q", ""))
@@ -87,12 +109,14 @@ def favicon(request: HttpRequest) -> HttpResponse:
     return redirect(static("masthead/favicon.svg"), permanent=True)
 
 
+@listing_cache.cached
 @require_safe
 def sitemap(request: HttpRequest, sitemaps: dict[str, Any]) -> HttpResponse:
     """The XML sitemap (Wagtail's view): what nobody in particular may see, shared by all."""
     return mark_shared(wagtail_sitemap(request, sitemaps))
 
 
+@listing_cache.cached
 @require_safe
 def news_sitemap(request: HttpRequest) -> HttpResponse:
     """Google News sitemap: news of the last two days, headline only.
@@ -101,7 +125,10 @@ def news_sitemap(request: HttpRequest) -> HttpResponse:
     """
     since = clock.now() - NEWS_SITEMAP_WINDOW
     recent = listing.articles(anyone()).filter(first_published_at__gte=since, sponsored=False)
-    recent = recent[:NEWS_SITEMAP_LIMIT]
+    recent = list(recent[:NEWS_SITEMAP_LIMIT])
+    if recent:  # the oldest item leaves the window then, with no content change
+        oldest = min(item.first_published_at for item in recent)
+        listing_cache.valid_until(request, oldest + NEWS_SITEMAP_WINDOW)
     context = {
         "items": recent,
         "publication": settings.SITE_NAME,
