@@ -49,10 +49,19 @@ def policy_config(request: HttpRequest) -> dict[str, Any] | None:
     return None
 
 
+def canonical(policy: str) -> str:
+    """`policy` with its directives in one order (default-src, then alphabetical).
+
+    django-csp joins the directives in set order, which differs between processes; a header
+    that changes from one worker to the next defeats caches and exact tests alike."""
+    parts = [part.strip() for part in policy.split(";") if part.strip()]
+    return "; ".join(sorted(parts, key=lambda part: (not part.startswith("default-src "), part)))
+
+
 def content_security_policy(request: HttpRequest) -> str:
     """The exact Content-Security-Policy header value for `request`."""
     nonce = getattr(request, "_csp_nonce", None)
-    return build_policy(config=policy_config(request), nonce=nonce)
+    return canonical(build_policy(config=policy_config(request), nonce=nonce))
 
 
 def _set_default(response: HttpResponseBase, name: str, value: str) -> None:
@@ -74,8 +83,8 @@ def apply_headers(response: HttpResponseBase, request: HttpRequest) -> HttpRespo
     _set_default(response, "Permissions-Policy", settings.PERMISSIONS_POLICY)
     _set_default(response, "Referrer-Policy", settings.SECURE_REFERRER_POLICY or "")
     _set_default(response, "X-Content-Type-Options", "nosniff")
-    frame = "SAMEORIGIN" if request.path_info.startswith(ADMIN_PREFIXES) else "DENY"
-    _set_default(response, "X-Frame-Options", frame)
+    # Wagtail's preview views set SAMEORIGIN themselves; every other page may not be framed.
+    _set_default(response, "X-Frame-Options", settings.X_FRAME_OPTIONS)
     _set_default(response, "Cross-Origin-Opener-Policy", "same-origin")
     if settings.SECURE_HSTS_SECONDS and _is_secure(request):
         value = f"max-age={settings.SECURE_HSTS_SECONDS}"
@@ -103,3 +112,12 @@ class CSPMiddleware(BaseCSPMiddleware):
         if not report_only and parts.config is None:
             parts.config = policy_config(request)
         return parts
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        had_policy = HEADER in response
+        response = super().process_response(request, response)
+        if not had_policy and HEADER in response:
+            response[HEADER] = canonical(response[HEADER])
+        return response
