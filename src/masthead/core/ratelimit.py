@@ -94,7 +94,7 @@ def _count_redis(key: str, ttl: int) -> int | None:
     return count
 
 
-def _count_database(key: str, expires: datetime) -> int:
+def _count_database(key: str, expires: datetime, now: datetime) -> int:
     from masthead.core.models import RateCounter
 
     with transaction.atomic():
@@ -104,7 +104,7 @@ def _count_database(key: str, expires: datetime) -> int:
                 with transaction.atomic():
                     RateCounter.objects.create(key=key, count=1, expires_at=expires)
                     # A new window: forget the windows that have ended (any client's).
-                    RateCounter.objects.filter(expires_at__lt=datetime.now(UTC)).delete()
+                    RateCounter.objects.filter(expires_at__lt=now).delete()
                 return 1
             except IntegrityError:  # another process started this window first
                 RateCounter.objects.filter(key=key).update(count=F("count") + 1)
@@ -122,7 +122,7 @@ def hit(limit: Limit, client: str, *, now: float | None = None) -> Verdict:
             return Verdict(True, 0, 0)
     else:
         expires = datetime.fromtimestamp(start + limit.seconds, tz=UTC) + timedelta(seconds=1)
-        count = _count_database(key, expires)
+        count = _count_database(key, expires, datetime.fromtimestamp(now, tz=UTC))
     return Verdict(count <= limit.requests, count, left)
 
 
