@@ -1,7 +1,7 @@
 """Error reporting through sentry-sdk (or any Sentry-compatible service), when SENTRY_DSN is set.
 
 No personal data leaves: `send_default_pii` is off (no user, no IP, no cookies, no request
-body of a signed-in reader), and `scrub` removes what could still carry it (cookies, the
+body of a signed-in reader), stack frames carry no local variables, and `scrub` removes what could still carry it (cookies, the
 Authorization and Cookie headers, the query string, user fields) before an event is sent.
 """
 
@@ -50,6 +50,8 @@ def init_sentry(
         dsn=dsn,
         integrations=[DjangoIntegration()],
         send_default_pii=False,
+        # Frame locals hold requests, readers and forms: personal data, so never sent.
+        include_local_variables=False,
         environment=environment,
         release=release or default_release,
         traces_sample_rate=traces_sample_rate,
