@@ -373,6 +373,10 @@ WAGTAIL_I18N_ENABLED = False
 WAGTAILADMIN_LOGIN_URL = "/admin/login/"
 WAGTAIL_ALLOW_UNICODE_SLUGS = False
 WAGTAILIMAGES_EXTENSIONS = ["gif", "jpg", "jpeg", "png", "webp"]
+# The admin calls no third party: no Gravatar (it would send a hash of each editor's e-mail)
+# and no release check, so its Content-Security-Policy needs no outside origin.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 
 # django-allauth: readers sign in by e-mail.
 LOGIN_URL = "/accounts/login/"
