@@ -29,8 +29,8 @@ ADMIN_PREFIXES = ("/admin/", "/django-admin/")
 # iframes. Still no third-party origin.
 ADMIN_POLICY: dict[str, Any] = {
     "default-src": ["'self'"],
-    "script-src": ["'self'", "'unsafe-inline'"],
-    "style-src": ["'self'", "'unsafe-inline'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
     "img-src": ["'self'", "data:", "blob:"],
     "font-src": ["'self'", "data:"],
     "connect-src": ["'self'"],
