@@ -425,7 +425,7 @@ LOGGING = {
         "without_traceback": {
             "()": "django.utils.log.CallbackFilter",
             "callback": _without_traceback,
-        }
+        },
     },
     "handlers": {
         "console": {

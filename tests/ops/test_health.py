@@ -26,7 +26,9 @@ def statuses(response) -> dict[str, str]:
 
 def errors(response) -> dict[str, str]:
     return {
-        name: check["error"] for name, check in response.json()["checks"].items() if "error" in check
+        name: check["error"]
+        for name, check in response.json()["checks"].items()
+        if "error" in check
     }
 
 
@@ -60,7 +62,9 @@ def test_readyz_is_200_naming_every_check_when_all_pass(client, queued):
         "queue_worker": "ok",
         "static_manifest": "ok",
     }
-    timed = {name for name, check in body["checks"].items() if isinstance(check.get("seconds"), float)}
+    timed = {
+        name for name, check in body["checks"].items() if isinstance(check.get("seconds"), float)
+    }
     assert timed == {"database", "migrations", "queue_worker", "static_manifest"}
 
 
@@ -106,7 +110,10 @@ def test_readyz_is_503_while_a_migration_is_not_applied(client, queued):
 
 
 def test_readyz_checks_redis_when_configured_and_fails_when_it_stops(
-    client, queued, settings, own_redis  # noqa: F811
+    client,
+    queued,
+    settings,
+    own_redis,  # noqa: F811
 ):
     settings.REDIS_URL = own_redis.url
     assert client.get("/readyz").status_code == 200
@@ -155,9 +162,7 @@ def test_readyz_is_503_when_the_static_manifest_is_missing(client, queued, setti
     settings.STATIC_ROOT = tmp_path
     settings.STORAGES = {
         **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
-        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
     }
     response = client.get("/readyz")
     assert response.status_code == 503

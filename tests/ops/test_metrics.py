@@ -48,9 +48,7 @@ def scrape(client) -> str:
         ("192.0.2.50", "", 200),
     ],
 )
-def test_metrics_answer_only_the_token_or_an_allowed_address(
-    client, remote, authorization, status
-):
+def test_metrics_answer_only_the_token_or_an_allowed_address(client, remote, authorization, status):
     headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
     assert client.get("/metrics", REMOTE_ADDR=remote, **headers).status_code == status
 
@@ -68,7 +66,9 @@ def test_request_latency_is_recorded_by_route(client):
     client.get("/healthz")
     assert sample("masthead_request_duration_seconds_count", **labels) == before + 2
     text = scrape(client)
-    assert 'masthead_request_duration_seconds_bucket{le="0.005",method="GET",route="healthz"' in text
+    assert (
+        'masthead_request_duration_seconds_bucket{le="0.005",method="GET",route="healthz"' in text
+    )
 
 
 def test_meter_decisions_are_counted_by_reason(client):

@@ -86,8 +86,7 @@ def test_api_reads_get_a_json_429_with_a_code_and_retry_after(client):
     assert refused.json() == {
         "error": {
             "code": "rate_limited",
-            "message": "Too many requests: at most 2 every 60 seconds. "
-            "Try again in 50 seconds.",
+            "message": "Too many requests: at most 2 every 60 seconds. Try again in 50 seconds.",
             "retry_after": 50,
         }
     }
@@ -156,7 +155,9 @@ def test_with_redis_counters_live_in_redis_and_expire_with_the_window(settings):
 
 
 def test_an_unreachable_redis_lets_requests_through_and_is_logged_once(
-    settings, own_redis, caplog  # noqa: F811
+    settings,
+    own_redis,  # noqa: F811
+    caplog,
 ):
     settings.REDIS_URL = own_redis.url
     limit = Limit("search", 1, 60)

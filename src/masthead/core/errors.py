@@ -1,8 +1,9 @@
 """Error reporting through sentry-sdk (or any Sentry-compatible service), when SENTRY_DSN is set.
 
 No personal data leaves: `send_default_pii` is off (no user, no IP, no cookies, no request
-body of a signed-in reader), stack frames carry no local variables, and `scrub` removes what could still carry it (cookies, the
-Authorization and Cookie headers, the query string, user fields) before an event is sent.
+body of a signed-in reader), stack frames carry no local variables, and `scrub` removes what
+could still carry it (cookies, the Authorization and Cookie headers, the query string, user
+fields) before an event is sent.
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ def init_sentry(
     traces_sample_rate: float = 0.0,
     **options: Any,
 ) -> None:
+    from importlib.metadata import PackageNotFoundError, version
+
     import sentry_sdk
     from sentry_sdk.integrations.django import DjangoIntegration
-
-    from importlib.metadata import PackageNotFoundError, version
 
     try:
         default_release = f"masthead@{version('masthead')}"

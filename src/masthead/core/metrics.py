@@ -51,9 +51,7 @@ WEBHOOK_FAILURES = Counter(
 
 
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
-    REQUEST_LATENCY.labels(route=route, method=method, status=f"{status // 100}xx").observe(
-        seconds
-    )
+    REQUEST_LATENCY.labels(route=route, method=method, status=f"{status // 100}xx").observe(seconds)
 
 
 def count_decision(reason: Any) -> None:

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 
@@ -121,6 +123,7 @@ class WorkerHeartbeat(models.Model):
 
     worker_id = models.CharField(max_length=200, unique=True)
     seen_at = models.DateTimeField(db_index=True)
+    objects: models.Manager[WorkerHeartbeat] = models.Manager()
 
     def __str__(self) -> str:
         return f"{self.worker_id} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
@@ -133,6 +136,7 @@ class RateCounter(models.Model):
     key = models.CharField(max_length=255, unique=True)
     count = models.PositiveIntegerField(default=0)
     expires_at = models.DateTimeField(db_index=True)
+    objects: models.Manager[RateCounter] = models.Manager()
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"

@@ -53,7 +53,9 @@ def parse(name: str, value: str) -> Limit | None:
         return None
     match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", value)
     if not match or int(match[1]) < 1 or int(match[2]) < 1:
-        raise ValueError(f"rate limit {name} must look like 30/60 (requests/seconds), got {value!r}")
+        raise ValueError(
+            f"rate limit {name} must look like 30/60 (requests/seconds), got {value!r}"
+        )
     return Limit(name, int(match[1]), int(match[2]))
 
 

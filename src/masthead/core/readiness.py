@@ -143,4 +143,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
     ok, results = run_checks()
-    return JsonResponse({"status": "ok" if ok else "fail", "checks": results}, status=200 if ok else 503)
+    return JsonResponse(
+        {"status": "ok" if ok else "fail", "checks": results}, status=200 if ok else 503
+    )
