@@ -315,13 +315,15 @@ TRUSTED_PROXIES = env_list("MASTHEAD_TRUSTED_PROXIES", [])
 READY_WORKER_SECONDS = env_int("MASTHEAD_READY_WORKER_SECONDS", 300)
 # Logs: "json" (one object per line) or "plain"; the access line (one per request) is on in
 # production.
-LOG_FORMAT = env_str("MASTHEAD_LOG_FORMAT", "json" if PRODUCTION else "plain")
+LOG_FORMAT = env_str("MASTHEAD_LOG_FORMAT") or ("json" if PRODUCTION else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ValueError(f"MASTHEAD_LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}")
 ACCESS_LOG = env_bool("MASTHEAD_ACCESS_LOG", PRODUCTION)
 # Errors go to Sentry (or a compatible service) when a DSN is set.
 SENTRY_DSN = env_str("SENTRY_DSN", "")
-SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", MASTHEAD_ENV)
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT") or MASTHEAD_ENV
 SENTRY_RELEASE = env_str("SENTRY_RELEASE", "")
-SENTRY_TRACES_SAMPLE_RATE = float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0"))
+SENTRY_TRACES_SAMPLE_RATE = float(env_str("SENTRY_TRACES_SAMPLE_RATE") or "0")
 # /metrics answers only a bearer token or an allowed address; 404 to everyone else.
 METRICS_TOKEN = env_str("MASTHEAD_METRICS_TOKEN", "")
 METRICS_ALLOWED_IPS = env_list("MASTHEAD_METRICS_ALLOWED_IPS", [])
@@ -350,10 +352,9 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
-PERMISSIONS_POLICY = env_str(
-    "MASTHEAD_PERMISSIONS_POLICY",
+PERMISSIONS_POLICY = env_str("MASTHEAD_PERMISSIONS_POLICY") or (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
-    "microphone=(), payment=(self), usb=()",
+    "microphone=(), payment=(self), usb=()"
 )
 # ---- end of operations block ---------------------------------------------------------------
 
