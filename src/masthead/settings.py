@@ -332,9 +332,9 @@ METRICS_ALLOWED_IPS = env_list("MASTHEAD_METRICS_ALLOWED_IPS", [])
 METRICS_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
 # Rate limits per client, "requests/seconds"; "off" turns one off.
 RATE_LIMITS = {
-    "search": env_str("MASTHEAD_RATE_LIMIT_SEARCH", "30/60"),
-    "api_read": env_str("MASTHEAD_RATE_LIMIT_API_READ", "120/60"),
-    "api_token": env_str("MASTHEAD_RATE_LIMIT_API_TOKEN", "10/60"),
+    "search": env_str("MASTHEAD_RATE_LIMIT_SEARCH") or "30/60",
+    "api_read": env_str("MASTHEAD_RATE_LIMIT_API_READ") or "120/60",
+    "api_token": env_str("MASTHEAD_RATE_LIMIT_API_TOKEN") or "10/60",
 }
 # Content-Security-Policy (django-csp): nothing inline on the site, so no 'unsafe-inline';
 # JSON-LD blocks are data, which CSP does not govern. The admin's policy is in core.headers.
