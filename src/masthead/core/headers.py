@@ -79,7 +79,7 @@ def _is_secure(request: HttpRequest) -> bool:
 
 def apply_headers(response: HttpResponseBase, request: HttpRequest) -> HttpResponseBase:
     """Give `response` every per-response security header it lacks (and the request id)."""
-    if not getattr(response, "_csp_exempt", False):
+    if HEADER not in response and not getattr(response, "_csp_exempt", False):
         _set_default(response, HEADER, content_security_policy(request))
     _set_default(response, "Permissions-Policy", settings.PERMISSIONS_POLICY)
     _set_default(response, "Referrer-Policy", settings.SECURE_REFERRER_POLICY or "")
