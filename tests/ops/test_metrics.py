@@ -131,3 +131,18 @@ def test_counters_from_several_processes_are_summed(client, tmp_path, monkeypatc
     text = scrape(client)
     assert 'masthead_meter_decisions_total{reason="metered"} 5.0' in text
     assert 'masthead_webhook_failures_total{kind="apply_failed",provider="stripe"} 2.0' in text
+
+
+def test_serve_gives_every_worker_one_metrics_directory_emptied_at_start(settings, tmp_path):
+    from masthead.core.management.commands import serve
+
+    settings.METRICS_DIR = ""
+    settings.VAR_DIR = tmp_path
+    assert serve.server_environment()["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "metrics")
+    settings.METRICS_DIR = str(tmp_path / "chosen")
+    assert serve.server_environment()["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "chosen")
+    (tmp_path / "chosen").mkdir()
+    (tmp_path / "chosen" / "counter_123.db").write_bytes(b"old")
+    (tmp_path / "chosen" / "keep.txt").write_text("not ours")
+    serve.empty_metrics_dir(str(tmp_path / "chosen"))
+    assert sorted(p.name for p in (tmp_path / "chosen").iterdir()) == ["keep.txt"]
