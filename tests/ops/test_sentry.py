@@ -125,3 +125,17 @@ def test_scrub_removes_cookies_headers_query_and_user_fields():
 def test_without_a_dsn_nothing_is_sent(settings):
     assert settings.SENTRY_DSN == ""
     assert getattr(sentry_sdk.get_client(), "dsn", None) is None
+
+
+def test_breadcrumbs_drop_redis_commands_and_query_parameters():
+    from masthead.core.errors import scrub_breadcrumb
+
+    assert scrub_breadcrumb({"category": "redis", "message": "GET session:abc"}) is None
+    assert scrub_breadcrumb({"category": "query", "message": "SELECT 1", "data": {"p": 1}}) == {
+        "category": "query",
+        "message": "SELECT 1",
+    }
+    assert scrub_breadcrumb({"category": "masthead", "message": "x"}) == {
+        "category": "masthead",
+        "message": "x",
+    }

@@ -30,6 +30,17 @@ def scrub(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str
     return event
 
 
+def scrub_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any] | None = None) -> Any:
+    """Redis commands name session and meter keys (a session key is a credential): dropped.
+    Query breadcrumbs keep the SQL but never its parameters."""
+    category = str(crumb.get("category") or "")
+    if category.startswith("redis"):
+        return None
+    if category in {"query", "db"}:
+        crumb.pop("data", None)
+    return crumb
+
+
 def init_sentry(
     dsn: str,
     *,
@@ -57,6 +68,7 @@ def init_sentry(
         release=release or default_release,
         traces_sample_rate=traces_sample_rate,
         before_send=scrub,  # type: ignore[arg-type]
+        before_breadcrumb=scrub_breadcrumb,  # type: ignore[arg-type]
         **options,
     )
 
