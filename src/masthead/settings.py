@@ -109,6 +109,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Request id, JSON access line, latency metric and the security headers (CSP included,
+    # computed by masthead.core.headers.apply_headers); outermost so every response has them.
+    "masthead.core.requestlog.RequestContextMiddleware",
+    "masthead.core.headers.CSPMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # NUL characters and unpaired surrogates anywhere in a request are a 400, before anything
     # (static files, sessions, views) can pass them to the database.
@@ -116,6 +120,8 @@ MIDDLEWARE = [
     # Outside every middleware that sets a cookie: a response that sets one is never public.
     "masthead.core.cdn.SharedCacheGuard",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Per-client limits on search, API reads and token creation (docs/operations.md).
+    "masthead.core.ratelimit.RateLimitMiddleware",
     # HTML (static files are pre-compressed by WhiteNoise); see decisions/0022.
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -334,6 +340,62 @@ READER_COOKIE_NAME = "mh_reader"
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 )
+# ---- Operations: TLS, headers, health, logs, errors, metrics, rate limits (docs/operations.md)
+# Behind TLS (off in the demo): redirect http to https and send HSTS. Health, readiness and
+# metrics stay reachable over plain http for a load balancer or scraper on the private side.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Proxies whose X-Forwarded-For and X-Request-ID are believed (addresses or CIDR networks).
+TRUSTED_PROXIES = env_list("MASTHEAD_TRUSTED_PROXIES", [])
+# Readiness: a queue worker must have beaten within this many seconds.
+READY_WORKER_SECONDS = env_int("MASTHEAD_READY_WORKER_SECONDS", 300)
+# Logs: "json" (one object per line) or "plain"; the access line (one per request) is on in
+# production.
+LOG_FORMAT = env_str("MASTHEAD_LOG_FORMAT") or ("json" if PRODUCTION else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ValueError(f"MASTHEAD_LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}")
+ACCESS_LOG = env_bool("MASTHEAD_ACCESS_LOG", PRODUCTION)
+# Errors go to Sentry (or a compatible service) when a DSN is set.
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT") or MASTHEAD_ENV
+SENTRY_RELEASE = env_str("SENTRY_RELEASE", "")
+SENTRY_TRACES_SAMPLE_RATE = float(env_str("SENTRY_TRACES_SAMPLE_RATE") or "0")
+# /metrics answers only a bearer token or an allowed address; 404 to everyone else.
+METRICS_TOKEN = env_str("MASTHEAD_METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("MASTHEAD_METRICS_ALLOWED_IPS", [])
+# Several processes (granian workers, the task worker) share counters through this directory
+# (prometheus_client's multiprocess mode); `masthead serve` sets and empties it at start.
+METRICS_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
+# Rate limits per client, "requests/seconds"; "off" turns one off.
+RATE_LIMITS = {
+    "search": env_str("MASTHEAD_RATE_LIMIT_SEARCH") or "30/60",
+    "api_read": env_str("MASTHEAD_RATE_LIMIT_API_READ") or "120/60",
+    "api_token": env_str("MASTHEAD_RATE_LIMIT_API_TOKEN") or "10/60",
+}
+# Content-Security-Policy (django-csp): nothing inline on the site, so no 'unsafe-inline';
+# JSON-LD blocks are data, which CSP does not govern. The admin's policy is in core.headers.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+PERMISSIONS_POLICY = env_str("MASTHEAD_PERMISSIONS_POLICY") or (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(self), usb=()"
+)
+# ---- end of operations block ---------------------------------------------------------------
 
 # Shared caches (a CDN, nginx, Varnish): pages the same for every signed-out reader are sent
 # public with these lifetimes (masthead.core.cdn); publishing purges them through Wagtail's
@@ -371,6 +433,10 @@ WAGTAIL_I18N_ENABLED = False
 WAGTAILADMIN_LOGIN_URL = "/admin/login/"
 WAGTAIL_ALLOW_UNICODE_SLUGS = False
 WAGTAILIMAGES_EXTENSIONS = ["gif", "jpg", "jpeg", "png", "webp"]
+# The admin calls no third party: no Gravatar (it would send a hash of each editor's e-mail)
+# and no release check, so its Content-Security-Policy needs no outside origin.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 
 # django-allauth: readers sign in by e-mail.
 LOGIN_URL = "/accounts/login/"
@@ -410,19 +476,27 @@ def _without_traceback(record: logging.LogRecord) -> bool:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "masthead.core.requestlog.JsonFormatter"},
+    },
     "filters": {
+        "request_context": {"()": "masthead.core.requestlog.RequestContextFilter"},
         "without_traceback": {
             "()": "django.utils.log.CallbackFilter",
             "callback": _without_traceback,
-        }
+        },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_context"],
+        },
         "console_one_line": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["without_traceback"],
+            "formatter": LOG_FORMAT,
+            "filters": ["request_context", "without_traceback"],
         },
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
@@ -439,3 +513,13 @@ LOGGING = {
         },
     },
 }
+
+if SENTRY_DSN:
+    from masthead.core.errors import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=SENTRY_RELEASE,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )

@@ -8,12 +8,15 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
-from masthead.core import health
+from masthead.core import health, metrics, readiness
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", include(wagtailadmin_urls)),
     path("django-admin/", admin.site.urls),
     path("-/health", health.view, name="health"),
+    path("healthz", readiness.healthz, name="healthz"),
+    path("readyz", readiness.readyz, name="readyz"),
+    path("metrics", metrics.view, name="metrics"),
     path("documents/", include(wagtaildocs_urls)),
     path("api/", include("masthead.api.urls")),
     path("accounts/", include("masthead.accounts.urls")),

@@ -44,7 +44,7 @@ from masthead.access.decision import (
 )
 from masthead.access.levels import AccessLevel
 from masthead.access.privacy import Screen
-from masthead.core import cdn, clock
+from masthead.core import cdn, clock, metrics
 from masthead.metering.actions import record_read
 from masthead.metering.identity import ANONYMOUS, ReaderIdentity, note_meter_met
 from masthead.metering.policy import current_policy
@@ -78,6 +78,13 @@ def anyone(request: HttpRequest | None = None) -> Screen:
 
 
 def open_article(request: HttpRequest, article: Any) -> Decision:
+    """The decision for a reader opening `article` (its read recorded), counted by reason."""
+    decision = _open_article(request, article)
+    metrics.count_decision(decision.reason)
+    return decision
+
+
+def _open_article(request: HttpRequest, article: Any) -> Decision:
     reader = reader_of(request)
     now = clock.now()
     screen = screen_of(request)

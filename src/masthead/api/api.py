@@ -52,7 +52,8 @@ api = NinjaAPI(
 )
 install_handlers(api)
 
-ERRORS = {400: ErrorEnvelope, 401: ErrorEnvelope, 404: ErrorEnvelope}
+# 429: the per-client limit on API reads (masthead.core.ratelimit, docs/operations.md).
+ERRORS = {400: ErrorEnvelope, 401: ErrorEnvelope, 404: ErrorEnvelope, 429: ErrorEnvelope}
 
 
 class ArticleFilters(Schema):
@@ -131,7 +132,12 @@ def delete_token(request: HttpRequest) -> tuple[int, None]:
     return 204, None
 
 
-@api.get("/sections", response={200: list[SectionOut]}, summary="Sections", tags=["content"])
+@api.get(
+    "/sections",
+    response={200: list[SectionOut], 429: ErrorEnvelope},
+    summary="Sections",
+    tags=["content"],
+)
 def list_sections(request: HttpRequest, response: HttpResponse) -> list[dict[str, Any]]:
     _shared(request, response)
     return [
@@ -220,7 +226,7 @@ def get_article(request: HttpRequest, response: HttpResponse, article_id: int) -
 @api.get(
     "/me",
     auth=app_token,
-    response={200: MeOut, 401: ErrorEnvelope},
+    response={200: MeOut, 401: ErrorEnvelope, 429: ErrorEnvelope},
     summary="The signed-in reader and what their subscription includes",
     tags=["account"],
 )

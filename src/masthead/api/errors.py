@@ -11,6 +11,8 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from masthead.core import errors
+
 log = logging.getLogger("masthead.api")
 
 _CODES = {
@@ -70,6 +72,7 @@ def install_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(Exception)
     def crashed(request: HttpRequest, exc: Exception) -> HttpResponse:
         log.exception("API error on %s %s", request.method, request.path)
+        errors.capture(exc)  # answered here, so Django's signal (and Sentry) never sees it
         return error_response(500, "internal_error", "Something went wrong on our side.")
 
 

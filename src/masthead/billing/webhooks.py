@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 
 from masthead.billing.models import WebhookEvent, WebhookStatus
 from masthead.billing.stripe import events as stripe_events
+from masthead.core import metrics
 from masthead.core.tasks import background_task
 
 log = logging.getLogger("masthead.billing.webhooks")
@@ -110,9 +111,11 @@ def receive_stripe(payload: bytes, signature: str | None) -> tuple[int, dict[str
         stripe_events.parse(event)  # every field the pinned version always sends is there
     except stripe.SignatureVerificationError as exc:
         log.warning("Stripe webhook refused: %s", exc)
+        metrics.count_webhook_failure("stripe", "invalid_signature")
         return 400, {"error": "invalid_signature"}
     except (ValueError, KeyError, TypeError, AttributeError):
         log.warning("Stripe webhook refused: unreadable payload")
+        metrics.count_webhook_failure("stripe", "invalid_payload")
         return 400, {"error": "invalid_payload"}
     stored = store(event_id, event_type, created, event)
     if stored is None:
@@ -211,6 +214,7 @@ def process_webhook_event(pk: int) -> str:
         return str(WebhookStatus.IGNORED)
     except Exception as exc:
         log.warning("%s event %s failed: %r", stored.provider, stored.event_id, exc)
+        metrics.count_webhook_failure(stored.provider, "apply_failed")
         _finish(pk, WebhookStatus.FAILED, f"{type(exc).__name__}: {exc}")
         raise
 

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 
@@ -114,3 +116,27 @@ class OutboxEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind or 'e-mail'} to {', '.join(self.to)}: {self.subject}"
+
+
+class WorkerHeartbeat(models.Model):
+    """When each queue worker last went round its loop; /readyz wants one seen recently."""
+
+    worker_id = models.CharField(max_length=200, unique=True)
+    seen_at = models.DateTimeField(db_index=True)
+    objects: models.Manager[WorkerHeartbeat] = models.Manager()
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class RateCounter(models.Model):
+    """One client's requests in one rate-limit window, on the embedded default (without Redis);
+    shared by every process through the database. Rows past `expires_at` are pruned."""
+
+    key = models.CharField(max_length=255, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+    objects: models.Manager[RateCounter] = models.Manager()
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

@@ -17,13 +17,15 @@ from types import FrameType
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 
 from masthead.core.jobs import enqueue_due_jobs
 
 log = logging.getLogger("masthead.worker")
+# How often a worker records its heartbeat (WorkerHeartbeat), read by /readyz.
+HEARTBEAT_SECONDS = 15.0
 
 
 def backend() -> Any:
@@ -93,6 +95,7 @@ class WorkerLoop:
     started: datetime = field(default_factory=timezone.now)
     stopping: bool = False
     ticks: int = 0
+    last_beat: float = float("-inf")
 
     def stop(self, signum: int, frame: FrameType | None) -> None:
         log.warning("worker %s: %s, stopping after the current task", self.worker_id, signum)
@@ -120,6 +123,7 @@ class WorkerLoop:
         next_tick = 0.0
         while not self.stopping:
             close_old_connections()
+            self.beat()
             if self.scheduler and time.monotonic() >= next_tick:
                 counts = enqueue_due_jobs()
                 self.ticks += 1
@@ -135,6 +139,21 @@ class WorkerLoop:
             time.sleep(self.poll)
         close_old_connections()
         return TaskFailure.objects.filter(failed_at__gte=self.started).count()
+
+    def beat(self) -> None:
+        """Tell /readyz this worker is alive (at most every HEARTBEAT_SECONDS)."""
+        if time.monotonic() - self.last_beat < HEARTBEAT_SECONDS:
+            return
+        from masthead.core.models import WorkerHeartbeat
+
+        try:
+            WorkerHeartbeat.objects.update_or_create(
+                worker_id=self.worker_id, defaults={"seen_at": timezone.now()}
+            )
+        except DatabaseError as error:  # the loop goes on; readiness will say why
+            log.warning("worker %s: heartbeat not recorded: %s", self.worker_id, error)
+            return
+        self.last_beat = time.monotonic()
 
     def install_signals(self) -> None:
         signal.signal(signal.SIGTERM, self.stop)

@@ -43,7 +43,22 @@ def default_workers() -> int:
 
 
 def server_environment() -> dict[str, str]:
-    return {**os.environ, "MASTHEAD_HASHED_STATIC": "true", "DEBUG": "false"}
+    # Metrics from every worker process are summed through one directory (core.metrics).
+    metrics_dir = settings.METRICS_DIR or str(settings.VAR_DIR / "metrics")
+    return {
+        **os.environ,
+        "MASTHEAD_HASHED_STATIC": "true",
+        "DEBUG": "false",
+        "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
+    }
+
+
+def empty_metrics_dir(path: str) -> None:
+    """Start the counters of a new server at zero (prometheus_client's multiprocess rule)."""
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.remove(os.path.join(path, name))
 
 
 def granian_argv(*, host: str, port: int, workers: int) -> list[str]:
@@ -165,5 +180,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Serving on http://{host}:{port} with {workers} workers (Ctrl-C stops)")
         self.stdout.flush()
         sys.stderr.flush()
+        empty_metrics_dir(env["PROMETHEUS_MULTIPROC_DIR"])
         connections.close_all()  # granian's workers open their own
         os.execve(sys.executable, granian_argv(host=host, port=port, workers=workers), env)
