@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
@@ -63,8 +65,14 @@ class Spy:
 
 @pytest.fixture
 def apps():
+    """The two applications, called as a WSGI server calls them. As Django's test client
+    does, the test's database connection is not closed at the end of each request."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
     full = Spy()
-    return full, fast.NarrowPath(full)  # type: ignore[arg-type]
+    yield full, fast.NarrowPath(full)  # type: ignore[arg-type]
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 def call(app: Any, path: str, *, method: str = "GET", cookie: str = "", **headers: str):

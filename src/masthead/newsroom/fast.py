@@ -155,7 +155,7 @@ COVERED_MIDDLEWARE = {
     LOCALE,
     COMMON,
     CSRF,
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "masthead.accounts.middleware.AuthenticationMiddleware",
     XFRAME,
     "masthead.metering.middleware.ReaderIdentityMiddleware",
 }

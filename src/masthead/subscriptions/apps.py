@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -8,12 +10,12 @@ class SubscriptionsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
-        from masthead.core import generation
+        from masthead.core import generation, reader_state
         from masthead.subscriptions import (
             jobs,  # noqa: F401  (registers the scheduled jobs)
             stripe_events,  # noqa: F401  (the webhook applier)
         )
-        from masthead.subscriptions.models import Offer, Plan
+        from masthead.subscriptions.models import Offer, Plan, Subscription
         from masthead.subscriptions.offers import forget_catalogue
 
         # Every process keeps the catalogue stamped with the site generation: a saved offer or
@@ -30,3 +32,24 @@ class SubscriptionsConfig(AppConfig):
                     sender=model,
                     dispatch_uid=f"subscriptions-{model.__name__}-gen-{signal is post_save}",
                 )
+
+        # Each reader's cached latest subscription (entitlements.latest_subscription): any
+        # save or deletion retires it, whoever makes it (actions, the admin, a migration);
+        # a plan's (its name is shown) retires everyone's.
+        def subscription_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+            reader_state.bump(instance.user_id)
+
+        def plan_changed(sender: Any, **kwargs: Any) -> None:
+            reader_state.bump_everyone()
+
+        for signal in (post_save, post_delete):
+            signal.connect(
+                subscription_changed,
+                sender=Subscription,
+                dispatch_uid=f"subscriptions-reader-state-{signal is post_save}",
+            )
+            signal.connect(
+                plan_changed,
+                sender=Plan,
+                dispatch_uid=f"subscriptions-plan-reader-state-{signal is post_save}",
+            )
