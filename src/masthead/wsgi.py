@@ -6,6 +6,7 @@ same doors, shells and headers; everything else goes to the full Django stack
 """
 
 import os
+from typing import Any
 
 from django.core.wsgi import get_wsgi_application
 
@@ -15,6 +16,6 @@ django_application = get_wsgi_application()
 if os.environ.get("MASTHEAD_NARROW_PATH", "1") != "0":
     from masthead.newsroom.fast import NarrowPath  # after django.setup(): it imports models
 
-    application = NarrowPath(django_application)
+    application: Any = NarrowPath(django_application)
 else:
     application = django_application

@@ -161,9 +161,7 @@ def _refund(sub):
 
 
 @pytest.mark.parametrize("change", [_expire, _cancel_now], ids=lambda f: f.__name__)
-def test_a_lapsed_subscriber_loses_the_full_text_on_the_next_request_anywhere(
-    subscriber, change
-):
+def test_a_lapsed_subscriber_loses_the_full_text_on_the_next_request_anywhere(subscriber, change):
     reader, sub = subscriber
     page = factories.article("Locked", access_level=AccessLevel.SUBSCRIBERS)
     here, there = signed_in(reader), signed_in(reader)

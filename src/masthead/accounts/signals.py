@@ -7,8 +7,8 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from allauth.account.signals import password_changed, password_set
 from django.contrib.auth import get_user_model
-from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.models import Group
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest

@@ -41,23 +41,15 @@ class ReusingRedisCacheClient(RedisCacheClient):
 
     def __init__(self, servers: Any, **options: Any) -> None:
         super().__init__(servers, **options)
-        self._clients: dict[int, Any] = {}
+        self._clients: dict[Any, Any] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        # By pool (server) index, so reads still spread over replicas as Django's do.
-        index = self._get_connection_pool_index(write)
-        client = self._clients.get(index)
+        # By pool (one per server), so reads still spread over replicas as Django's do.
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+        client = self._clients.get(pool)
         if client is None:
-            pool = self._pool_for(index)
-            client = self._clients[index] = self._client(connection_pool=pool)
+            client = self._clients[pool] = super().get_client(key, write=write)
         return client
-
-    def _pool_for(self, index: int) -> Any:
-        if index not in self._pools:
-            self._pools[index] = self._pool_class.from_url(
-                self._servers[index], **self._pool_options
-            )
-        return self._pools[index]
 
 
 class ResilientRedisCache(RedisCache):

@@ -205,9 +205,7 @@ def eligible(environ: dict[str, Any]) -> bool:
     if path.startswith(NEVER) or path.startswith(settings.STATIC_URL or "/static/"):
         return False
     cookies = environ.get("HTTP_COOKIE", "")
-    if cookies and _carries(cookies, (settings.SESSION_COOKIE_NAME, _messages_cookie())):
-        return False
-    return True
+    return not cookies or not _carries(cookies, (settings.SESSION_COOKIE_NAME, _messages_cookie()))
 
 
 def _messages_cookie() -> str:
@@ -262,7 +260,7 @@ class NarrowPath:
             translation.deactivate()
             signals.request_finished.send(sender=WSGIHandler)
             return self.app(environ, start_response)
-        response._resource_closers.append(request.close)
+        response._resource_closers.append(request.close)  # type: ignore[attr-defined]
         response._handler_class = WSGIHandler  # type: ignore[attr-defined]
         status = f"{response.status_code} {response.reason_phrase}"
         headers = [
