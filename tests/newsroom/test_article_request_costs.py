@@ -215,23 +215,22 @@ def test_staff_keep_access_and_lose_it_when_demoted(db):
     assert not reads_in_full(client, page)
 
 
-def test_a_new_password_signs_other_sessions_out_at_once(subscriber):
-    reader, _ = subscriber
-    page = factories.article("Passworded", access_level=AccessLevel.SUBSCRIBERS)
-    other = signed_in(reader)
-    assert reads_in_full(other, page) and reads_in_full(other, page)
+def _new_password(reader):
     reader.set_password("a-brand-new-secret-99")
     reader.save()
-    forget_process_state()
-    assert not reads_in_full(other, page)
 
 
-def test_signing_out_everywhere_signs_out_at_once(subscriber):
+def _sign_out_everywhere(reader):
+    account_actions.log_out_everywhere(reader, now=clock.now() + timedelta(seconds=1))
+
+
+@pytest.mark.parametrize("change", [_new_password, _sign_out_everywhere], ids=lambda f: f.__name__)
+def test_other_sessions_are_signed_out_at_once(subscriber, change):
     reader, _ = subscriber
-    page = factories.article("Everywhere", access_level=AccessLevel.SUBSCRIBERS)
+    page = factories.article("Signed out", access_level=AccessLevel.SUBSCRIBERS)
     other = signed_in(reader)
     assert reads_in_full(other, page) and reads_in_full(other, page)
-    account_actions.log_out_everywhere(reader, now=clock.now() + timedelta(seconds=1))
+    change(reader)
     forget_process_state()
     assert not reads_in_full(other, page)
 

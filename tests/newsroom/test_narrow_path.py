@@ -192,24 +192,22 @@ def test_head_gets_the_same_response(apps, pages, kind):
     assert_same(call(full, path, method="HEAD"), served_narrow(apps, path, method="HEAD"))
 
 
-def test_gzip_is_applied_the_same_way(apps, pages):
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ({"HTTP_ACCEPT_ENCODING": "gzip"}, ("Content-Encoding", "gzip")),
+        ({"HTTP_ACCEPT_LANGUAGE": "ru"}, ("Content-Language", "ru")),
+    ],
+    ids=["gzip", "another-language"],
+)
+def test_gzip_and_languages_are_applied_the_same_way(apps, pages, header, expected):
     full, _ = apps
     path = pages["free"].url
     warm(full, path)
-    full_answer = call(full, path, HTTP_ACCEPT_ENCODING="gzip")
-    narrow_answer = served_narrow(apps, path, HTTP_ACCEPT_ENCODING="gzip")
-    assert ("Content-Encoding", "gzip") in narrow_answer[1]
-    assert_same(full_answer, narrow_answer, gzipped=True)
-
-
-def test_another_language_is_the_same_page_in_that_language(apps, pages):
-    full, _ = apps
-    path = pages["free"].url
-    warm(full, path)
-    full_answer = call(full, path, HTTP_ACCEPT_LANGUAGE="ru")
-    narrow_answer = served_narrow(apps, path, HTTP_ACCEPT_LANGUAGE="ru")
-    assert ("Content-Language", "ru") in narrow_answer[1]
-    assert_same(full_answer, narrow_answer)
+    full_answer = call(full, path, **header)
+    narrow_answer = served_narrow(apps, path, **header)
+    assert expected in narrow_answer[1]
+    assert_same(full_answer, narrow_answer, gzipped="HTTP_ACCEPT_ENCODING" in header)
 
 
 def _read(full: Spy, anonymous_id: str, page: Any) -> None:

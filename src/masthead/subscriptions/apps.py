@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from typing import Any
 
 from django.apps import AppConfig
@@ -18,6 +19,26 @@ class SubscriptionsConfig(AppConfig):
         from masthead.subscriptions.models import Offer, Plan, Subscription
         from masthead.subscriptions.offers import forget_catalogue
 
+        # Each reader's cached latest subscription (entitlements.latest_subscription): any
+        # save or deletion retires it, whoever makes it (actions, the admin, provider sync);
+        # a plan's (its name is shown) retires everyone's.
+        def subscription_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+            reader_state.bump(instance.user_id)
+
+        def plan_changed(sender: Any, **kwargs: Any) -> None:
+            reader_state.bump_everyone()
+
+        receivers: dict[Any, Callable[..., None]] = {
+            Subscription: subscription_changed,
+            Plan: plan_changed,
+        }
+        for model, receiver in receivers.items():
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    receiver,
+                    sender=model,
+                    dispatch_uid=f"reader-state-{model.__name__}-{signal is post_save}",
+                )
         # Every process keeps the catalogue stamped with the site generation: a saved offer or
         # plan bumps it (retiring every process's copy) and clears this process's at once.
         for model in (Offer, Plan):
@@ -32,24 +53,3 @@ class SubscriptionsConfig(AppConfig):
                     sender=model,
                     dispatch_uid=f"subscriptions-{model.__name__}-gen-{signal is post_save}",
                 )
-
-        # Each reader's cached latest subscription (entitlements.latest_subscription): any
-        # save or deletion retires it, whoever makes it (actions, the admin, a migration);
-        # a plan's (its name is shown) retires everyone's.
-        def subscription_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
-            reader_state.bump(instance.user_id)
-
-        def plan_changed(sender: Any, **kwargs: Any) -> None:
-            reader_state.bump_everyone()
-
-        for signal in (post_save, post_delete):
-            signal.connect(
-                subscription_changed,
-                sender=Subscription,
-                dispatch_uid=f"subscriptions-reader-state-{signal is post_save}",
-            )
-            signal.connect(
-                plan_changed,
-                sender=Plan,
-                dispatch_uid=f"subscriptions-plan-reader-state-{signal is post_save}",
-            )
