@@ -67,7 +67,7 @@ def server_env(tmp_path, static_root) -> Iterator[dict[str, str]]:
         MASTHEAD_VAR_DIR=str(tmp_path),
         STATIC_ROOT=str(static_root),
         LOG_LEVEL="WARNING",
-        PYTHONPATH=str(REPO),
+        PYTHONPATH=str(REPO / "src"),  # this checkout's code, not the editable install's
         DJANGO_SETTINGS_MODULE="masthead.settings",
     )
     prefix = f"e2e-{uuid.uuid4().hex[:8]}"

@@ -128,7 +128,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, moving sessions of Django's backends to ours (decisions/0025).
+    "masthead.accounts.middleware.AuthenticationMiddleware",
     # Signs out sessions older than the reader's last "log out everywhere".
     "masthead.accounts.middleware.SessionEpochMiddleware",
     # A signed-in reader's pages, and account/checkout pages, are private and no-store.
@@ -210,9 +211,10 @@ SESSION_ENGINE = (
     else "django.contrib.sessions.backends.db"
 )
 
+# Django's and allauth's, with the signed-in user kept in the shared cache (decisions/0025).
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "masthead.accounts.backends.ModelBackend",
+    "masthead.accounts.backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

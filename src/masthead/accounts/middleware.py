@@ -5,13 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import BACKEND_SESSION_KEY, logout
+from django.contrib.auth.middleware import (
+    AuthenticationMiddleware as DjangoAuthenticationMiddleware,
+)
 from django.http import HttpRequest, HttpResponse
 
 from masthead.access.doors import mark_reader_dependent
 from masthead.accounts.actions import SESSION_EPOCH_KEY, current_session_epoch
+from masthead.accounts.backends import LEGACY
 
-__all__ = ["SESSION_EPOCH_KEY", "ReaderPagesMiddleware", "SessionEpochMiddleware"]
+__all__ = [
+    "SESSION_EPOCH_KEY",
+    "AuthenticationMiddleware",
+    "ReaderPagesMiddleware",
+    "SessionEpochMiddleware",
+]
 
 # Pages that are about the reader whoever asks: sign-in, sign-up, reset (its key is in the
 # URL), account, subscription, checkout. Offers for a signed-out reader are the same for all.
@@ -59,3 +68,16 @@ def _signed_in(request: HttpRequest) -> bool:
         return False
     user = getattr(request, "user", None)
     return bool(user is not None and user.is_authenticated)
+
+
+class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
+    """Django's, after moving a session signed in under Django's or allauth's backend to ours
+    (`accounts.backends.LEGACY`), so nobody is signed out by the change of backend."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        session = getattr(request, "session", None)
+        if session is not None and settings.SESSION_COOKIE_NAME in request.COOKIES:
+            path = session.get(BACKEND_SESSION_KEY)
+            if path in LEGACY:
+                session[BACKEND_SESSION_KEY] = LEGACY[path]
+        super().process_request(request)

@@ -7,13 +7,14 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from allauth.account.signals import password_changed, password_set
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in
-from django.db.models.signals import post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
 from masthead.accounts import actions
-from masthead.core import clock
+from masthead.core import clock, reader_state
 
 
 @receiver(user_logged_in, dispatch_uid="masthead.accounts.stamp_session_epoch")
@@ -57,3 +58,24 @@ def remember_user_address(
 @receiver(post_save, sender=EmailAddress, dispatch_uid="masthead.accounts.address_mailbox")
 def remember_added_address(sender: Any, instance: EmailAddress, **kwargs: Any) -> None:
     actions.remember_address(instance.user, instance.email, now=clock.now())
+
+
+@receiver(post_save, sender=get_user_model(), dispatch_uid="masthead.accounts.user_state_saved")
+@receiver(post_delete, sender=get_user_model(), dispatch_uid="masthead.accounts.user_state_gone")
+def retire_cached_user(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """The signed-in user kept in the shared cache (`accounts.backends`) is retired on any
+    save: a new password, `is_active`, `is_staff`, a name shown in the header."""
+    reader_state.bump(instance.pk)
+
+
+@receiver(m2m_changed, dispatch_uid="masthead.accounts.user_permissions_changed")
+def retire_on_permission_change(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """A user's groups or permissions (theirs, or everyone's when a group's change)."""
+    User = get_user_model()
+    if sender in (User.groups.through, User.user_permissions.through):
+        if isinstance(instance, User):
+            reader_state.bump(instance.pk)
+        else:  # from the group's or the permission's side: whoever is in it
+            reader_state.bump_everyone()
+    elif sender is Group.permissions.through:
+        reader_state.bump_everyone()

@@ -154,7 +154,7 @@ class Cast:
         request.session = engine.SessionStore()
         request.COOKIES = {}
         request.META = {"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": AUDIT_AGENT}
-        login(request, persona.user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, persona.user, backend=settings.AUTHENTICATION_BACKENDS[0])
         request.session.save()
         key = request.session.session_key or ""
         self.sessions.append(key)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -132,6 +133,14 @@ def bump_generation(**_: object) -> None:
 
 def _key(request: HttpRequest) -> str:
     return f"newsroom:route:{request.get_host()}:{request.path}"
+
+
+def known_here(request: HttpRequest) -> bool:
+    """Whether this process remembers a route for this URL (no round trip; any generation)."""
+    try:
+        return _key(request) in _known
+    except DisallowedHost:
+        return False
 
 
 def lookup(request: HttpRequest) -> tuple[Found, bool] | None:

@@ -1,3 +1,6 @@
+from collections.abc import Callable
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -8,14 +11,34 @@ class SubscriptionsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
-        from masthead.core import generation
+        from masthead.core import generation, reader_state
         from masthead.subscriptions import (
             jobs,  # noqa: F401  (registers the scheduled jobs)
             stripe_events,  # noqa: F401  (the webhook applier)
         )
-        from masthead.subscriptions.models import Offer, Plan
+        from masthead.subscriptions.models import Offer, Plan, Subscription
         from masthead.subscriptions.offers import forget_catalogue
 
+        # Each reader's cached latest subscription (entitlements.latest_subscription): any
+        # save or deletion retires it, whoever makes it (actions, the admin, provider sync);
+        # a plan's (its name is shown) retires everyone's.
+        def subscription_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+            reader_state.bump(instance.user_id)
+
+        def plan_changed(sender: Any, **kwargs: Any) -> None:
+            reader_state.bump_everyone()
+
+        receivers: dict[Any, Callable[..., None]] = {
+            Subscription: subscription_changed,
+            Plan: plan_changed,
+        }
+        for model, receiver in receivers.items():
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    receiver,
+                    sender=model,
+                    dispatch_uid=f"reader-state-{model.__name__}-{signal is post_save}",
+                )
         # Every process keeps the catalogue stamped with the site generation: a saved offer or
         # plan bumps it (retiring every process's copy) and clears this process's at once.
         for model in (Offer, Plan):

@@ -1,6 +1,7 @@
 """What a reader's subscription entitles them to. The contract masthead.access reads.
 
-Derived from the reader's latest subscription and the time alone (one query), so a renewal
+Derived from the reader's latest subscription and the time alone (one query, or one shared
+cache read: `latest_subscription`), so a renewal
 job that runs late never locks a paying reader out and a lapse shows without waiting for it.
 """
 
@@ -9,6 +10,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from masthead.core import reader_state
 
 
 class Lapse(enum.StrEnum):
@@ -28,17 +32,35 @@ class Entitlement:
 NO_ENTITLEMENT = Entitlement()
 
 
+def latest_subscription(user_id: int) -> Any:
+    """The reader's latest subscription (with its plan), or None: from the shared cache,
+    stamped with the reader's version that every subscription save and `transition()` bump
+    (`masthead.core.reader_state`); otherwise one query. What it entitles to is worked out
+    from it and the time on every call, so a period that ends needs no invalidation."""
+    from masthead.subscriptions.models import Subscription
+
+    stamp, sub = (
+        reader_state.read(user_id, "subscription")
+        if reader_state.enabled()
+        else (None, reader_state.MISSING)
+    )
+    if sub is reader_state.MISSING:
+        sub = (
+            Subscription.objects.filter(user_id=user_id)
+            .select_related("plan")
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        reader_state.keep(user_id, "subscription", stamp, sub)
+    return sub
+
+
 def entitlement_for(user_id: int | None, *, now: datetime) -> Entitlement:
     if user_id is None:
         return NO_ENTITLEMENT
-    from masthead.subscriptions.models import Status, Subscription
+    from masthead.subscriptions.models import Status
 
-    sub = (
-        Subscription.objects.filter(user_id=user_id)
-        .select_related("plan")
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+    sub = latest_subscription(user_id)
     if sub is None:
         return NO_ENTITLEMENT
     if sub.has_access(now):

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
+from masthead.core import reader_state
 from masthead.subscriptions.actions.errors import IllegalTransition
 from masthead.subscriptions.models import EventKind, Status, Subscription, SubscriptionEvent
 
@@ -143,6 +144,9 @@ def transition(
         setattr(sub, name, value)
     sub.status = to
     sub.save(update_fields=sorted({*fields, "status", "updated_at"}))
+    # The reader's cached subscription (and so their entitlement) is retired in every
+    # process, now and on commit (the save's signal does it too; this is the one door).
+    reader_state.bump(sub.user_id)
     _event(sub, event, from_status, at=at, actor=actor, reason=reason, data=data)
     return sub
 
