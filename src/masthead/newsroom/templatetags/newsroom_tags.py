@@ -45,7 +45,15 @@ def section_nav() -> dict[str, object]:
     """The sections bar under the masthead (one query; article pages cache it)."""
     from masthead.newsroom.models import SectionPage
 
-    return {"sections": SectionPage.objects.live().order_by("path").only("title", "url_path")}
+    return {"sections": live_sections()}
+
+
+@register.simple_tag
+def live_sections() -> object:
+    """The live sections, for links such as the empty search's "browse a section"."""
+    from masthead.newsroom.models import SectionPage
+
+    return SectionPage.objects.live().order_by("path").only("title", "url_path")
 
 
 @register.filter
