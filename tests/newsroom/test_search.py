@@ -20,7 +20,9 @@ def titles(client, query: str) -> list[str]:
 
 
 def teaser_of(html: str, title: str) -> str:
-    return re.search(rf'<article class="teaser">(?:(?!</article>).)*{title}.*?</article>', html, re.S).group(0)
+    return re.search(
+        rf'<article class="teaser">(?:(?!</article>).)*{title}.*?</article>', html, re.S
+    ).group(0)
 
 
 @pytest.mark.django_db

@@ -102,12 +102,13 @@ def field_input(html: str, name: str) -> str:
     return re.search(rf'<input type="text" name="{name}"[^>]*>', html).group(0)
 
 
-def test_a_decline_keeps_every_non_secret_field_and_never_echoes_the_card(
-    client, catalog, reader
-):
+def test_a_decline_keeps_every_non_secret_field_and_never_echoes_the_card(client, catalog, reader):
     response = checkout(
-        client, "/checkout/offer/one-month/?next=/world/story/", number="4000 0000 0000 0002",
-        expiry="07/31", cvc="987",
+        client,
+        "/checkout/offer/one-month/?next=/world/story/",
+        number="4000 0000 0000 0002",
+        expiry="07/31",
+        cvc="987",
     )
     html = response.content.decode()
     assert "Your card was declined. Try another card." in html
@@ -126,7 +127,10 @@ def test_a_validation_error_keeps_the_expiry_but_not_the_card_number_or_cvc(
     client, catalog, reader
 ):
     html = checkout(
-        client, "/checkout/plan/monthly/", number="4242 4242 4242 4241", expiry="08/33",
+        client,
+        "/checkout/plan/monthly/",
+        number="4242 4242 4242 4241",
+        expiry="08/33",
         cvc="12",
     ).content.decode()
     assert "Enter a valid card number." in html and "Enter the 3 or 4 digits" in html

@@ -76,9 +76,7 @@ def search_articles(query: str, request: HttpRequest | None) -> QuerySet:
             _headline_tsv=fulltext.headline_vector(), _body_tsv=fulltext.body_vector()
         )
     for word in words:
-        found = found.filter(
-            _matches(word, "headline") | (body_readable & _matches(word, "body"))
-        )
+        found = found.filter(_matches(word, "headline") | (body_readable & _matches(word, "body")))
     return found
 
 
@@ -137,11 +135,15 @@ def _marked(column: str, pks: Iterable[int], words: list[str], *, whole: bool) -
         search_query = SearchQuery(words[0], config=config)
         for word in words[1:]:
             search_query |= SearchQuery(word, config=config)
-        options = {"highlight_all": True} if whole else {
-            "max_words": SNIPPET_WORDS,
-            "min_words": SNIPPET_WORDS // 2,
-            "max_fragments": 1,
-        }
+        options = (
+            {"highlight_all": True}
+            if whole
+            else {
+                "max_words": SNIPPET_WORDS,
+                "min_words": SNIPPET_WORDS // 2,
+                "max_fragments": 1,
+            }
+        )
         headline = SearchHeadline(
             column, search_query, config=config, start_sel=_OPEN, stop_sel=_CLOSE, **options
         )
