@@ -49,8 +49,10 @@ def test_body_is_searched_stemmed_where_readable_and_highlighted(client):
         "Free deep",
         access_level=AccessLevel.FREE,
         standfirst="Nothing about fish here.",
-        body=[("paragraph", "<p>" + " ".join(f"filler{n}" for n in range(60)) + ".</p>")]
-        + [("paragraph", "<p>The sardine boats landed at dawn & sold out.</p>")],
+        body=[
+            ("paragraph", "<p>" + " ".join(f"filler{n}" for n in range(60)) + ".</p>"),
+            ("paragraph", "<p>The sardine boats landed at dawn & sold out.</p>"),
+        ],
     )
     html = client.get("/search/", {"q": "sardines"}).content.decode()
     assert "1 result for “sardines”" in html

@@ -43,7 +43,6 @@ def icon(name: str) -> SafeString:
 @register.inclusion_tag("newsroom/includes/section_nav.html")
 def section_nav() -> dict[str, object]:
     """The sections bar under the masthead (one query; article pages cache it)."""
-    from masthead.newsroom.models import SectionPage
 
     return {"sections": live_sections()}
 
