@@ -59,13 +59,14 @@ def install(
     if connection.vendor == "sqlite":
         _install_sqlite(connection, rebuild=rebuild)
     elif connection.vendor == "postgresql":
-        if model is None:
-            from masthead.newsroom.models import ArticlePage as model
+        from masthead.newsroom.models import ArticlePage
+
+        target = model or ArticlePage
         if editor is None:
             with connection.schema_editor() as own_editor:
-                _install_postgres(own_editor, model)
+                _install_postgres(own_editor, target)
         else:
-            _install_postgres(editor, model)
+            _install_postgres(editor, target)
 
 
 def uninstall(connection: BaseDatabaseWrapper) -> None:
