@@ -81,10 +81,12 @@ def shoot(base: str) -> list[Path]:
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="masthead-shots-") as folder:
-        with demo_server(Path(folder)) as base:
-            for path in shoot(base):
-                print(path.relative_to(ROOT))
+    with (
+        tempfile.TemporaryDirectory(prefix="masthead-shots-") as folder,
+        demo_server(Path(folder)) as base,
+    ):
+        for path in shoot(base):
+            print(path.relative_to(ROOT))
     return 0
 
 
