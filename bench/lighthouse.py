@@ -41,6 +41,12 @@ CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 METERED_ARTICLE = re.compile(r'href="(/[a-z-]+/[a-z0-9-]+/)"')
 
 
+def masthead_command() -> Path:
+    """The checkout's own venv, or (a worktree sharing one) the venv running this script."""
+    own = ROOT / ".venv" / "bin" / "masthead"
+    return own if own.exists() else Path(sys.executable).parent / "masthead"
+
+
 @contextlib.contextmanager
 def demo_server(work: Path) -> Iterator[str]:
     port = free_port()
@@ -52,7 +58,7 @@ def demo_server(work: Path) -> Iterator[str]:
         "DATABASE_URL": f"sqlite:///{work / 'lighthouse.sqlite3'}",
         "REDIS_URL": "",
     }
-    masthead = str(ROOT / ".venv" / "bin" / "masthead")
+    masthead = str(masthead_command())
     with running(
         "masthead demo",
         [masthead, "demo"],

@@ -428,6 +428,9 @@ WAGTAILSEARCH_BACKENDS = {
         "AUTO_UPDATE": True,
     }
 }
+# Reader search (newsroom.search): PostgreSQL's text search configuration, i.e. the language
+# its stemmer uses (SQLite's FTS5 porter tokenizer is English only).
+SEARCH_CONFIG = env_str("MASTHEAD_SEARCH_CONFIG", "english")
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
 WAGTAILIMAGES_MAX_IMAGE_PIXELS = 64_000_000
 WAGTAILDOCS_EXTENSIONS = ["csv", "pdf", "txt"]

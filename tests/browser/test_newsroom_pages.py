@@ -72,3 +72,40 @@ def test_article_is_readable_with_javascript_disabled(browser, newsroom):
         )
     finally:
         context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [375, 1280])
+def test_search_stems_highlights_and_explains_an_empty_result(
+    page, newsroom, screenshot, accessibility, width
+):
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(newsroom["home"])
+    # The header's search form (a plain form on the search page itself).
+    page.fill("#site-search-q", "ship")
+    page.press("#site-search-q", "Enter")
+    page.wait_for_url("**/search/?q=ship")
+    headlines = page.locator(".teaser__headline").all_inner_texts()
+    assert "Container shipping rates slip as idle ships return to service" in headlines
+    assert "Harbour festival returns with tall ships and a new music stage" in headlines
+    marks = {m.lower() for m in page.locator(".teaser mark").all_inner_texts()}
+    assert marks and marks <= {"ship", "ships", "shipping", "shipped"}, marks
+    assert page.locator("[role=search]").count() == 1
+    assert page.locator("[role=search]").get_attribute("aria-label") == "Search articles"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    accessibility.check(page, f"search-results-{width}")
+    screenshot(page, f"search-results-{width}")
+
+    page.fill("#search-q", "zzyzx quorble")
+    page.press("#search-q", "Enter")
+    empty = page.locator(".search-empty")
+    assert "No articles found for “zzyzx quorble”" in empty.inner_text()
+    assert "Check the spelling" in empty.inner_text()
+    assert empty.locator("a").all_inner_texts() == ["World", "Business", "Technology", "Opinion"]
+    accessibility.check(page, f"search-empty-{width}")
+    screenshot(page, f"search-empty-{width}")
+
+    page.goto(newsroom["home"] + "no-such-page/")
+    assert page.locator("[role=search]").count() == 1
+    accessibility.check(page, f"not-found-{width}")
+    accessibility.verdict()

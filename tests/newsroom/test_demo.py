@@ -102,3 +102,58 @@ def test_demo_editor_is_staff_in_the_editors_group_and_not_a_superuser(client):
     assert client.get("/admin/").status_code == 200
     home = Page.objects.get(depth=2)
     assert client.get(f"/admin/pages/{home.pk}/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_every_demo_preview_is_under_a_third_of_its_article(monkeypatch):
+    from masthead.metering.policy import current_policy
+
+    monkeypatch.delenv("HOST", raising=False)
+    demo.load()
+    preview = current_policy().preview_blocks
+    assert preview == 2
+    ratios = {a.slug: preview / len(a.body) for a in ArticlePage.objects.live()}
+    assert len(ratios) == 16
+    assert {slug: r for slug, r in ratios.items() if r >= 1 / 3} == {}
+
+
+@pytest.mark.django_db
+def test_demo_illustrations_are_distinct_pictures_with_captions_that_describe_them(monkeypatch):
+    import hashlib
+
+    from PIL import Image as PILImage
+
+    from masthead.newsroom import demo_pictures
+
+    monkeypatch.delenv("HOST", raising=False)
+    demo.load()
+    illustrated = list(
+        ArticlePage.objects.live().exclude(hero_image=None).select_related("hero_image")
+    )
+    assert len(illustrated) == 7
+    digests, shapes = set(), set()
+    for article in illustrated:
+        assert article.hero_caption and article.hero_caption != article.title
+        assert (
+            article.hero_caption.startswith("Illustration: ")
+            or article.slug == (demo_copy.ANALYSIS["slug"])
+        )
+        with article.hero_image.file.open("rb") as file:
+            data = file.read()
+        digests.add(hashlib.sha256(data).hexdigest())
+        # Not one silhouette recoloured: the pictures differ in shape, not only in colour.
+        with PILImage.open(article.hero_image.file.path) as picture:
+            edges = picture.convert("L").resize((64, 36)).point(lambda v: 255 if v > 96 else 0)
+            shapes.add(edges.tobytes())
+    assert len(digests) == 7 and len(shapes) == 7
+    assert set(demo_pictures.SCENES) == {
+        "harbour",
+        "ferry",
+        "container_ship",
+        "terminal",
+        "workshop",
+        "city",
+        "tall_ships",
+    }
+    # Deterministic: the same scene draws the same pixels.
+    assert demo_pictures.draw("ferry").tobytes() == demo_pictures.draw("ferry").tobytes()

@@ -49,7 +49,8 @@ def test_lists_show_standfirst_but_never_body_text(client):
     page = factories.article("Listed", body=[("paragraph", "<p>Secret body sentence.</p>")])
     for url in ["/", page.get_parent().url, "/authors/ana-petrova/", "/search/?q=Listed"]:
         html = client.get(url).content.decode()
-        assert "Standfirst of Listed." in html, url
+        # Search marks the matched word in the standfirst.
+        assert "Standfirst of Listed." in html.replace("<mark>", "").replace("</mark>", ""), url
         assert "Secret body sentence" not in html, url
 
 

@@ -96,6 +96,56 @@ def test_declined_card_shows_a_clear_message_and_creates_nothing(client, catalog
     assert Subscription.objects.count() == 0 and LedgerEntry.objects.count() == 0
 
 
+def field_input(html: str, name: str) -> str:
+    import re
+
+    return re.search(rf'<input type="text" name="{name}"[^>]*>', html).group(0)
+
+
+def test_a_decline_keeps_every_non_secret_field_and_never_echoes_the_card(client, catalog, reader):
+    response = checkout(
+        client,
+        "/checkout/offer/one-month/?next=/world/story/",
+        number="4000 0000 0000 0002",
+        expiry="07/31",
+        cvc="987",
+    )
+    html = response.content.decode()
+    assert "Your card was declined. Try another card." in html
+    assert 'value="07/31"' in field_input(html, "expiry")
+    assert "value=" not in field_input(html, "number")
+    assert "value=" not in field_input(html, "cvc")
+    assert "4000000000000002" not in html and "0002" not in html and "987" not in html
+    # Still the chosen offer (the URL, with where to go back to, is kept by posting to it).
+    assert "<h1>" + catalog.one_month.headline + "</h1>" in html
+    assert response.request["QUERY_STRING"] == "next=/world/story/"
+    # A fresh idempotency key: trying another card is a new payment attempt.
+    assert 'value="' + "a" * 32 + '"' not in html
+
+
+def test_a_validation_error_keeps_the_expiry_but_not_the_card_number_or_cvc(
+    client, catalog, reader
+):
+    html = checkout(
+        client,
+        "/checkout/plan/monthly/",
+        number="4242 4242 4242 4241",
+        expiry="08/33",
+        cvc="12",
+    ).content.decode()
+    assert "Enter a valid card number." in html and "Enter the 3 or 4 digits" in html
+    assert 'value="08/33"' in field_input(html, "expiry")
+    assert "value=" not in field_input(html, "number") and "4241" not in html
+    assert "value=" not in field_input(html, "cvc")
+    assert Subscription.objects.count() == 0
+
+
+def test_kept_values_are_escaped(client, catalog, reader):
+    html = checkout(client, "/checkout/plan/monthly/", expiry='"><b>x').content.decode()
+    assert 'value="&quot;&gt;&lt;b&gt;x"' in field_input(html, "expiry")
+    assert "<b>x" not in html
+
+
 def test_invalid_card_fields_are_explained(client, catalog, reader):
     response = checkout(client, "/checkout/plan/monthly/", number="1234", expiry="13/30", cvc="x")
     html = response.content.decode()

@@ -26,6 +26,10 @@ class CheckoutForm(forms.Form):
 
 
 class CardCheckoutForm(CheckoutForm):
+    # Shown again after a validation error, a card error or a decline; the card number and
+    # the security code never are (they are never written back into a page).
+    kept_fields = ("expiry",)
+    secret_fields = ("number", "cvc")
     number = forms.CharField(
         label=_("Card number"),
         max_length=23,
@@ -71,6 +75,10 @@ class CardCheckoutForm(CheckoutForm):
         if not cvc.isdigit() or len(cvc) not in (3, 4):
             raise forms.ValidationError(_("Enter the 3 or 4 digits on the back of the card."))
         return cvc
+
+    def kept_values(self) -> dict[str, str]:
+        """What the reader typed in the non-secret fields, to start a fresh form with."""
+        return {name: str(self.data.get(name, ""))[:40] for name in self.kept_fields}
 
     def card(self) -> CardDetails:
         month, year = self.cleaned_data["expiry"]

@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from masthead.core.jobs import DueItem, register_items
+from masthead.core.mail_html import html_alternative
 from masthead.core.models import OutboxEmail, OutboxStatus
 from masthead.core.tasks import background_task, backoff_delay, retry_base
 
@@ -46,10 +47,13 @@ def queue_email(
     enqueue_on_commit: bool = True,
 ) -> OutboxEmail:
     """Write the message to the outbox in the current transaction; deliver after commit.
+    Without `html_body`, the HTML alternative is made from `body` in the site's design.
 
     `enqueue_on_commit=False` enqueues at once, for senders outside any domain transaction
     (allauth, in autocommit): the database queue then shares the caller's transaction, and a
     task that runs before a commit finds no row and leaves it to the sweep."""
+    if body and not html_body:
+        html_body = html_alternative(subject, body)
     now = timezone.now()
     with transaction.atomic():
         row = OutboxEmail.objects.create(

@@ -7,7 +7,10 @@ class NewsroomConfig(AppConfig):
     verbose_name = "Newsroom"
 
     def ready(self) -> None:
-        from masthead.newsroom import jobs, signals
+        from django.db.models.signals import post_migrate
+
+        from masthead.newsroom import fulltext, jobs, signals
 
         signals.connect()
         jobs.register()
+        post_migrate.connect(fulltext.ensure_after_migrate, sender=self)

@@ -17,14 +17,12 @@ from django.core.files.images import ImageFile
 from django.db import transaction
 from django.utils.html import escape
 from django.utils.text import slugify
-from PIL import Image as PILImage
-from PIL import ImageDraw
 from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.images import get_image_model
 from wagtail.models import Collection, Locale, Page, Site
 
 from masthead.core import clock
-from masthead.newsroom import demo_copy
+from masthead.newsroom import demo_copy, demo_pictures
 from masthead.newsroom.editors import make_editor
 from masthead.newsroom.models import (
     ArticleByline,
@@ -129,36 +127,14 @@ def _authors(home: HomePage) -> dict[str, AuthorPage]:
     return authors
 
 
-def _image(title: str, colours: tuple[tuple[int, int, int], tuple[int, int, int]]) -> Any:
-    """A landscape picture drawn locally: a sky gradient, a horizon and a few shapes."""
+def _image(title: str, scene: str) -> Any:
+    """A picture of `scene` drawn locally (newsroom.demo_pictures)."""
     Image = get_image_model()
     found = Image.objects.filter(title=title).first()
     if found:
         return found
-    width, height = 1600, 900
-    top, bottom = colours
-    picture = PILImage.new("RGB", (width, height))
-    draw = ImageDraw.Draw(picture)
-    for y in range(height):
-        mix = y / height
-        draw.line(
-            [(0, y), (width, y)],
-            fill=tuple(int(a + (b - a) * mix) for a, b in zip(top, bottom, strict=True)),
-        )
-    horizon = int(height * 0.68)
-    draw.rectangle([0, horizon, width, height], fill=tuple(c // 3 for c in top))
-    for n in range(7):
-        left = 120 + n * 210
-        tall = 160 + (n * 53) % 170
-        draw.rectangle([left, horizon - tall, left + 26, horizon], fill=(25, 25, 35))
-        draw.line(
-            [(left + 13, horizon - tall), (left + 130, horizon - tall - 40)],
-            fill=(25, 25, 35),
-            width=10,
-        )
-    draw.ellipse([1180, 140, 1320, 280], fill=(250, 226, 170))
     buffer = io.BytesIO()
-    picture.save(buffer, "JPEG", quality=82)
+    demo_pictures.draw(scene).save(buffer, "JPEG", quality=82)
     return Image.objects.create(
         title=title,
         file=ImageFile(buffer, name=f"{slugify(title)}.jpg"),
@@ -198,7 +174,7 @@ def _paragraph(text: str) -> tuple[str, str]:
 
 def _analysis(sections: dict[str, SectionPage], authors: dict[str, AuthorPage]) -> ArticlePage:
     spec = demo_copy.ANALYSIS
-    title, top, bottom = spec["hero"]
+    title, _top, _bottom = spec["hero"]
     body = [
         _paragraph(value) if kind == "paragraph" else (kind, value) for kind, value in spec["body"]
     ]
@@ -212,7 +188,7 @@ def _analysis(sections: dict[str, SectionPage], authors: dict[str, AuthorPage]) 
         standfirst=spec["standfirst"],
         dateline=spec["dateline"],
         access_level=spec["access_level"],
-        hero_image=_image(title, (top, bottom)),
+        hero_image=_image(title, demo_copy.ANALYSIS_PICTURE),
         hero_caption=spec["hero_caption"],
         hero_credit=spec["hero_credit"],
         body=body,
@@ -227,10 +203,12 @@ def _short_article(
 ) -> ArticlePage:
     (slug, section, title, standfirst, author, access, tags, hours, paragraphs, dateline,
      colours, quote) = row  # fmt: skip
-    body: list[tuple[str, Any]] = [_paragraph(text) for text in paragraphs]
+    more = demo_copy.MORE_PARAGRAPHS.get(slug, [])
+    body: list[tuple[str, Any]] = [_paragraph(text) for text in [*paragraphs, *more]]
     if quote:
         body.insert(2, ("pull_quote", {"quote": quote[0], "attribution": quote[1]}))
     sponsored = slug == demo_copy.SPONSORED_SLUG
+    picture = demo_copy.PICTURES.get(slug) if colours else None
     return _create_article(
         sections[section],
         slug=slug,
@@ -241,9 +219,9 @@ def _short_article(
         standfirst=standfirst,
         dateline=dateline or "",
         access_level=access,
-        hero_image=_image(title, colours) if colours else None,
-        hero_caption=title if colours else "",
-        hero_credit="© Meridian Photo" if colours else "",
+        hero_image=_image(title, picture[0]) if picture else None,
+        hero_caption=picture[1] if picture else "",
+        hero_credit="Drawing: Meridian Graphics" if picture else "",
         sponsored=sponsored,
         sponsor=sponsor if sponsored else None,
         body=body,

@@ -437,3 +437,124 @@ ARTICLES = [
 ]
 
 SPONSORED_SLUG = "ports-of-tomorrow-sponsored"
+
+# The rest of each shorter piece: long enough that the demo's two-block preview shows less
+# than a third of every article (tests/newsroom/test_demo.py pins it).
+MORE_PARAGRAPHS: dict[str, list[str]] = {
+    "ferry-route-reopens-after-three-years": [
+        "The route closed three years ago when the previous operator lost its licence after a dispute over harbour fees. Two tenders failed before the current operator, a cooperative of island hauliers, agreed terms with both ports.",
+        "Fares are lower than before the closure for residents of the islands, who receive a discount card, and slightly higher for everyone else. Cabins must be booked in advance; deck seats can be bought on the quay.",
+        "Harbour staff in Lindhavn said the first arrival was eleven minutes late, which they blamed on a slow start to loading rather than the weather.",
+        "For now the ship sails four nights a week. The cooperative says a daily service depends on a second vessel, which it hopes to lease before the summer.",
+    ],
+    "mountain-villages-vote-on-water-plan": [
+        "The dispute has split families as well as villages. In Oberkessel, where most of the flooded land would lie, posters against the plan hang beside ones in favour on the same street.",
+        "Supporters point to the valley's shrinking school rolls and say a share of the lowland money would keep young families from leaving. The plan sets aside a fund for the villages that its backers say would be worth more than the fields.",
+        "Whatever the result, the regional water authority says it will need at least four years to design and build the new dam, and that construction could not begin before a full environmental review.",
+    ],
+    "border-crossing-queues-ease": [
+        "The crossing handles about two thousand lorries a day, more than double the number it was built for. Drivers had reported waits of up to nine hours during the autumn harvest.",
+        "The four new lanes are reserved for vehicles whose paperwork has been filed electronically before arrival. Officials say about a third of hauliers already use the system and expect more to join.",
+        "Haulage associations welcomed the change but warned that the car park on the far side of the border is still too small, forcing drivers to queue on the hard shoulder.",
+        "A second phase, which would add scanners able to inspect a container without unloading it, is due to be completed next year.",
+    ],
+    "shipping-rates-slip-as-capacity-returns": [
+        "Brokers say the fall has been steepest on routes between the large Asian ports and northern Europe, where several new vessels have entered service this quarter.",
+        "Shippers who signed long contracts at last year's peak are now trying to renegotiate them. Carriers have so far resisted, pointing to higher fuel and insurance costs.",
+        "Analysts expect rates to stabilise in the spring, when seasonal demand usually picks up, unless more idle vessels return to service.",
+    ],
+    "regional-bank-holds-rates": [
+        "Inflation in the region fell to 3.1 per cent last month, its lowest level in two years, but prices for services such as rents and repairs are still rising quickly.",
+        "The bank's governor told reporters that cutting too early would risk undoing the progress made so far, and that the board wanted to see several more months of data.",
+        "Markets had expected the decision. Bond yields were little changed, and the currency edged higher against the euro after the announcement.",
+        "The next meeting is in six weeks. Two of the seven board members voted for a cut of a quarter of a point, up from one at the previous meeting.",
+    ],
+    "family-firm-bets-on-repair": [
+        "Orders have grown every year since the switch, though the firm still earns less than it did when it made new appliances. Its owners say the margins are better and the work steadier.",
+        "Finding staff is the hardest part. Repair takes patience and a broad knowledge of old models, and the firm now trains its own apprentices over three years.",
+        "Manufacturers are not always helpful. Spare parts for some machines are sold only to approved dealers, and the firm has lobbied for rules that would require them to be sold to anyone.",
+    ],
+    "ports-of-tomorrow-sponsored": [
+        "Scheduling software matches each arriving vessel to a berth and a crane crew before it leaves its previous port, rather than when it appears on the horizon.",
+        "Terminals that use it report that ships spend fewer hours at anchor, which cuts fuel use and emissions as well as costs.",
+        "The systems depend on shipping lines sharing accurate arrival times, which not all of them do. Ports are experimenting with discounts for lines that report reliably.",
+        "Several terminals in the region plan to link their systems next year, so that a ship delayed at one port can be rescheduled at the next automatically.",
+    ],
+    "city-council-open-source": [
+        "The council spends about four million a year on software licences. Officials expect the change to save a quarter of that once the transition is complete.",
+        "Staff will be trained in small groups over eighteen months, starting with the departments that use office software least. The council's own developers will support the new systems.",
+        "Critics on the council say similar projects elsewhere have run over budget and been partly reversed. The administration says it has learned from them and will publish its costs every quarter.",
+        "The code the council writes for its own services will be published so that other towns can reuse it.",
+    ],
+    "chip-plant-water-questions": [
+        "Making chips requires very pure water in large quantities. The company says the plant will recycle most of what it uses, but it has not yet published detailed figures.",
+        "Farmers in the area have faced restrictions on irrigation in three of the last five summers. Their association has asked the regional government for guarantees before permits are granted.",
+        "The plant would employ about two thousand people when complete, and the government has offered subsidies worth a fifth of its cost.",
+        "A public consultation on the water permit opens next month and will run for eight weeks.",
+    ],
+    "encrypted-messaging-rules": [
+        "Under the draft, providers would have to scan messages for illegal material before they are encrypted on the sender's device. Security researchers say that would weaken encryption for everyone.",
+        "The interior ministry says the rules are narrowly drawn and would apply only under a court order. Privacy groups point out that the draft does not say how such an order would be limited.",
+        "Two large messaging companies have said they would rather withdraw their services than comply. Lawmakers are expected to vote on amendments before the summer recess.",
+    ],
+    "libraries-lend-laptops": [
+        "The scheme began with two hundred machines donated by local businesses. Within a fortnight every one was on loan, and the waiting list now runs to several hundred names.",
+        "Librarians say most borrowers are students and job seekers who have a phone but no computer at home. Loans last three weeks and can be renewed once.",
+        "The city has promised money for another five hundred laptops next year, along with evening classes for borrowers who have never used one.",
+        "Other towns in the region have asked for advice on running similar schemes.",
+    ],
+    "opinion-patience-is-not-a-policy": [
+        "Patience has its uses. It keeps channels open and avoids the kind of public falling-out that takes years to repair. But it is a posture, not a plan.",
+        "A plan would say what Northmark wants from its neighbour, what it is prepared to offer, and what it will do if nothing moves. The government has said none of these things in public.",
+        "Its allies have noticed. So, more importantly, have its hosts, who have every reason to wait for a better offer.",
+        "The prime minister should use her next visit to say plainly what the overture is for. Otherwise the quiet diplomacy will be remembered only for being quiet.",
+    ],
+    "opinion-keep-the-night-trains": [
+        "The night trains are not a nostalgic luxury. For many travellers they are the only way to reach the capital for a morning appointment without flying or driving through the night.",
+        "The operator says the sleeper service loses money. So do many bus routes and rural stations that nobody proposes to close, because they serve people who have no other choice.",
+        "Modest investment would help: newer carriages, better connections at either end and fares that can be booked as easily as a flight.",
+        "Before the service is cut, the ministry should publish the figures and let passengers have their say.",
+    ],
+    "opinion-budget-small-print": [
+        "The tax cut is worth a few hundred a year to a typical household. The reductions in local services will cost some of those same households more, in fees, in longer waits or in lost services.",
+        "None of this is hidden, exactly. But it takes an afternoon with the annexes to find it, and most voters do not have one to spare.",
+        "The finance ministry could publish a single table showing who gains and who loses from the whole package. It has the figures; it has chosen not to.",
+        "Until it does, the cheering should wait.",
+    ],
+    "harbour-festival-returns": [
+        "The festival was cancelled two years running because of repairs to the harbour wall. This year's programme is the largest since it began, with events on both sides of the water.",
+        "The tall ships arrive on Friday morning and leave in a procession on Sunday afternoon, when the harbour master expects the quayside to be at its busiest.",
+        "Food stalls run by local restaurants will line the fish market, and the maritime museum will open free of charge for both days.",
+        "Volunteers are still needed to help with stewarding; the organisers say anyone interested should sign up at the harbour office.",
+    ],
+}
+
+# The demo's illustrations: each article's picture is drawn for its subject (newsroom.demo),
+# and its caption says what the picture shows.
+PICTURES: dict[str, tuple[str, str]] = {
+    "ferry-route-reopens-after-three-years": (
+        "ferry",
+        "Illustration: a white ferry with a red funnel crosses open water towards a headland under a pale evening sky.",
+    ),
+    "shipping-rates-slip-as-capacity-returns": (
+        "container_ship",
+        "Illustration: a container ship stacked with coloured boxes rides low in the water at sunset.",
+    ),
+    "family-firm-bets-on-repair": (
+        "workshop",
+        "Illustration: a workbench with a repaired radio, a screwdriver and a row of hanging tools in a sunlit workshop.",
+    ),
+    "ports-of-tomorrow-sponsored": (
+        "terminal",
+        "Illustration: gantry cranes over rows of stacked containers at a busy terminal in daylight.",
+    ),
+    "city-council-open-source": (
+        "city",
+        "Illustration: a city skyline at dusk with lit office windows and a town hall clock tower.",
+    ),
+    "harbour-festival-returns": (
+        "tall_ships",
+        "Illustration: three tall ships with white sails and bunting moored along an old harbour wall.",
+    ),
+}
+ANALYSIS_PICTURE = "harbour"

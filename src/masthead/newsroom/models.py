@@ -218,6 +218,9 @@ class ArticlePage(Page):
     # Derived from the body on save (publish time), never edited. Search matches it only for
     # readers `access` lets read the article in full (newsroom.search).
     body_text = models.TextField(blank=True, editable=False)
+    # The headline again, on this table, so the full-text index (newsroom.fulltext) can hold
+    # it beside the standfirst and body.
+    search_title = models.CharField(max_length=255, blank=True, editable=False)
 
     content_panels = [
         *Page.content_panels,
@@ -266,13 +269,14 @@ class ArticlePage(Page):
     def refresh_derived_text(self) -> None:
         """Compute the searchable text once, when the article is saved, not per request."""
         self.body_text = text.blocks_text(list(self.body))
+        self.search_title = self.title
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         update_fields = kwargs.get("update_fields")
-        if update_fields is None or "body" in update_fields:
+        if update_fields is None or {"body", "title"} & set(update_fields):
             self.refresh_derived_text()
             if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "body_text"}
+                kwargs["update_fields"] = {*update_fields, "body_text", "search_title"}
         super().save(*args, **kwargs)
 
     def route(self, request: HttpRequest, path_components: list[str]) -> RouteResult:

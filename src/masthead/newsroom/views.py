@@ -80,6 +80,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         return listing.bad_request(request, "The page number must be a whole number, like ?page=2.")
     items = list(page.object_list)
     prefetch_images([item.hero_image_id for item in items], LIST_SPECS, items)
+    search.attach_snippets(items, query, request)
     context.update(listing=page, items=items)
     response = TemplateResponse(request, "newsroom/search.html", context)
     # What a search finds depends on who searches (their subscription, their privacy screen).

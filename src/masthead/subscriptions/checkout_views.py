@@ -118,11 +118,12 @@ def _checkout(request: HttpRequest, *, plan: Plan, offer: Offer | None) -> HttpR
                 # An unknown outcome keeps the form's key: submitting again is the same
                 # payment, never a second one. Anything else starts a fresh form.
                 initial = {"checkout_key": key} if isinstance(exc, PaymentPending) else {}
-                form = (
-                    form_class(initial=initial, now=now)
-                    if form_class
-                    else CheckoutForm(initial=initial)
-                )
+                if form_class:
+                    # Every non-secret field as typed; the card number and CVC start empty.
+                    initial.update(form.kept_values())
+                    form = form_class(initial=initial, now=now)
+                else:
+                    form = CheckoutForm(initial=initial)
             else:
                 back = safe_next(request.GET.get("next"))
                 messages.success(

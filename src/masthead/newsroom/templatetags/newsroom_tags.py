@@ -43,9 +43,16 @@ def icon(name: str) -> SafeString:
 @register.inclusion_tag("newsroom/includes/section_nav.html")
 def section_nav() -> dict[str, object]:
     """The sections bar under the masthead (one query; article pages cache it)."""
+
+    return {"sections": live_sections()}
+
+
+@register.simple_tag
+def live_sections() -> object:
+    """The live sections, for links such as the empty search's "browse a section"."""
     from masthead.newsroom.models import SectionPage
 
-    return {"sections": SectionPage.objects.live().order_by("path").only("title", "url_path")}
+    return SectionPage.objects.live().order_by("path").only("title", "url_path")
 
 
 @register.filter
