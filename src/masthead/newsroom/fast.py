@@ -115,6 +115,23 @@ def _reader_cookie(request: HttpRequest, response: HttpResponse) -> HttpResponse
     return response
 
 
+def _not_rate_limited(request: HttpRequest) -> HttpResponse | None:
+    """A request that counts against a rate limit (search) goes to the full stack, which
+    counts it (`RateLimitMiddleware`)."""
+    from masthead.core.ratelimit import limit_for
+
+    return HttpResponse(status=429) if limit_for(request) is not None else None
+
+
+def _shared_cache_guard(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """`SharedCacheGuard`: a response that sets a cookie is never public."""
+    from masthead.core.cdn import guard
+
+    return guard(response)
+
+
+REQUEST_CONTEXT = "masthead.core.requestlog.RequestContextMiddleware"
+CSP = "masthead.core.headers.CSPMiddleware"
 SECURITY = "django.middleware.security.SecurityMiddleware"
 GZIP = "django.middleware.gzip.GZipMiddleware"
 SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
@@ -126,8 +143,10 @@ XFRAME = "django.middleware.clickjacking.XFrameOptionsMiddleware"
 # Run before a handler, in the full stack's order; a hook that returns a response sends the
 # request to the full stack (a redirect, a refusal: the full stack says it best).
 REQUEST_HOOKS: list[RequestHook] = [
+    _process_request(CSP),
     _process_request(SECURITY),
     _check_input,
+    _not_rate_limited,
     _process_request(SESSION),
     _process_request(LOCALE),
     _process_request(COMMON),
@@ -144,10 +163,17 @@ RESPONSE_HOOKS: list[ResponseHook] = [
     _process_response(LOCALE),
     _process_response(SESSION),
     _process_response(GZIP),
+    _shared_cache_guard,
     _process_response(SECURITY),
+    _process_response(CSP),
 ]
 # The settings.MIDDLEWARE entries the hooks above stand for.
 COVERED_MIDDLEWARE = {
+    # `answer` runs inside the same RequestScope (id, headers, metric, access line)
+    REQUEST_CONTEXT,
+    CSP,
+    "masthead.core.cdn.SharedCacheGuard",
+    "masthead.core.ratelimit.RateLimitMiddleware",
     SECURITY,
     "masthead.core.middleware.InvalidInputMiddleware",
     GZIP,
@@ -192,9 +218,16 @@ def _serve_article(request: HttpRequest) -> HttpResponse | None:
         return None
 
 
-# The handlers asked in order. The listings' cache joins with one line:
-# `HANDLERS.append(listing_cache.serve_signed_out)`.
-HANDLERS: list[Handler] = [_serve_article]
+def _serve_listing(request: HttpRequest) -> HttpResponse | None:
+    """A listing's shared copy (home, sections, tags, authors, search results, feeds,
+    sitemaps) when one is kept for this URL; None for anything else."""
+    from masthead.newsroom import listing_cache
+
+    return listing_cache.serve_signed_out(request)
+
+
+# The handlers asked in order.
+HANDLERS: list[Handler] = [_serve_article, _serve_listing]
 
 
 def eligible(environ: dict[str, Any]) -> bool:
@@ -221,7 +254,19 @@ def _carries(header: str, names: Iterable[str]) -> bool:
 
 
 def answer(request: HttpRequest) -> HttpResponse | None:
-    """The narrow path's response for an eligible request, or None (then the full stack)."""
+    """The narrow path's response for an eligible request, or None (then the full stack),
+    in the same request scope as the full stack's outermost middleware."""
+    from masthead.core.requestlog import RequestScope
+
+    scope = RequestScope(request, route="narrow")
+    try:
+        response = _answer(request)
+        return None if response is None else scope.finish(response)
+    finally:
+        scope.close()
+
+
+def _answer(request: HttpRequest) -> HttpResponse | None:
     for hook in REQUEST_HOOKS:
         if hook(request) is not None:
             return None
