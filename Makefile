@@ -53,12 +53,14 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.lock
 # Debian's Chromium and axe-core for the browser tests; skipped (tests then skip with the
 # reason) when this machine cannot install them.
 browser-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing=" chromium"; \
+	  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	  [ -z "$$missing" ] || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing Debian's chromium for the browser tests..."; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	      || echo "Could not install chromium: browser tests will be skipped."; \
-	  else echo "chromium is missing and cannot be installed here: browser tests will be skipped."; fi; }
+	    echo "Installing Debian's$$missing for the browser and caching-front tests..."; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	      || echo "Could not install$$missing: the tests that need it will be skipped."; \
+	  else echo "$$missing missing and cannot be installed here: the tests that need it will be skipped."; fi; }
 	@[ -f node_modules/axe-core/axe.min.js ] || { \
 	  if command -v npm >/dev/null 2>&1; then npm ci --silent --no-audit --no-fund >/dev/null 2>&1 \
 	    || echo "Could not install axe-core: accessibility checks will be skipped."; \
