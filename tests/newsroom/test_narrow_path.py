@@ -351,6 +351,17 @@ def test_a_failing_part_degrades_to_the_full_stack(apps, pages, monkeypatch, cap
     assert "narrow path failed" in caplog.text
 
 
+def test_a_host_not_allowed_is_refused_by_the_full_stack_without_a_traceback(apps, pages, caplog):
+    full, narrow = apps
+    warm(full, pages["free"].url)
+    before = full.calls
+    status, _, _ = call(narrow, pages["free"].url, HTTP_HOST="elsewhere.example")
+    assert status.startswith("400")
+    assert full.calls == before + 1
+    assert "narrow path failed" not in caplog.text
+    assert "Traceback" not in caplog.text
+
+
 def test_a_second_handler_is_asked_when_the_first_does_not_know_the_url(apps, pages, monkeypatch):
     full, narrow = apps
     asked = []

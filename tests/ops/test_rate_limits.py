@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.conf import settings
 import redis
 from django.core.cache import cache
 
@@ -123,12 +124,12 @@ def test_on_the_embedded_default_counters_live_in_the_database_shared_by_process
     limit = Limit("search", 3, 60)
     assert [hit(limit, "c1", now=T0 + 1).count for _ in range(2)] == [1, 2]
     row = RateCounter.objects.get()
-    assert row.key == f"masthead:rl:search:c1:{int(T0)}"
+    assert row.key == f"{settings.REDIS_KEY_PREFIX}:rl:search:c1:{int(T0)}"
     assert row.count == 2
     # A fresh window prunes the ended one (another client's included).
     assert hit(limit, "c2", now=T0 + 125).allowed
     assert list(RateCounter.objects.values_list("key", flat=True)) == [
-        f"masthead:rl:search:c2:{int(T0) + 120}"
+        f"{settings.REDIS_KEY_PREFIX}:rl:search:c2:{int(T0) + 120}"
     ]
 
 

@@ -32,6 +32,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.core import signals
+from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest, get_script_name
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import set_script_prefix, set_urlconf
@@ -298,6 +299,8 @@ class NarrowPath:
         request = WSGIRequest(environ)
         try:
             response = answer(request)
+        except SuspiciousOperation:  # a bad Host and the like: the full stack refuses it,
+            response = None  # with its one log line
         except Exception:  # a part failed: the full stack serves (or degrades) the page
             log.exception("narrow path failed; serving through the full stack")
             response = None

@@ -103,7 +103,8 @@ class Snippet:
 
 
 def attach_snippets(items: Sequence, query: str, request: HttpRequest | None) -> None:
-    """Set `item.snippet` on each result of one page (two queries at most)."""
+    """Set `item.snippet` on each result of one page (three queries at most, whatever the
+    number of results: lists defer the body, so the readable bodies are read in one)."""
     words = query_words(query)
     if not items or not words:
         return
@@ -111,6 +112,7 @@ def attach_snippets(items: Sequence, query: str, request: HttpRequest | None) ->
     readable = [item.pk for item in items if (item.access_level, item.sponsored) in classes]
     standfirsts = _marked("standfirst", [item.pk for item in items], words, whole=True)
     passages = _marked("body_text", readable, words, whole=False) if readable else {}
+    bodies = _bodies(pk for pk, passage in passages.items() if _has_mark(passage))
     for item in items:
         standfirst = standfirsts.get(item.pk)
         passage = passages.get(item.pk)
@@ -119,7 +121,7 @@ def attach_snippets(items: Sequence, query: str, request: HttpRequest | None) ->
         if passage is not None and standfirst is not None and _has_mark(standfirst):
             passage = None  # the standfirst already shows why it was found
         if passage is not None:
-            passage = _with_ellipses(passage, item.body_text)
+            passage = _with_ellipses(passage, bodies.get(item.pk, ""))
         item.snippet = Snippet(
             standfirst=_to_html(standfirst if standfirst is not None else item.standfirst),
             passage=_to_html(passage) if passage is not None else None,
@@ -166,6 +168,15 @@ def _marked(column: str, pks: Iterable[int], words: list[str], *, whole: bool) -
             cursor.execute(sql, [f"{column} : ({terms})", *pks])
             return {pk: text for pk, text in cursor.fetchall()}
     return {}
+
+
+def _bodies(pks: Iterable[int]) -> dict[int, str]:
+    from masthead.newsroom.models import ArticlePage
+
+    wanted = list(pks)
+    if not wanted:
+        return {}
+    return dict(ArticlePage.objects.filter(pk__in=wanted).values_list("pk", "body_text"))
 
 
 def _has_mark(text: str) -> bool:
