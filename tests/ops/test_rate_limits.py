@@ -7,8 +7,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.conf import settings
 import redis
+from django.conf import settings
 from django.core.cache import cache
 
 from masthead.core import outage, ratelimit
