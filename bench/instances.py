@@ -332,6 +332,8 @@ def run(args: argparse.Namespace) -> int:
         database=args.database, redis_db=args.redis_db, site_url=f"http://{LOOPBACK}:{ports[0]}"
     )
     env["MASTHEAD_INSTANCES"] = "2"  # the production check then knows state must be shared
+    # Both instances run on this one machine, so its MEDIA_ROOT is one shared filesystem.
+    env["MASTHEAD_MEDIA_SHARED_FILESYSTEM"] = "true"
     with tempfile.TemporaryDirectory(prefix="bench-instances-") as work_name:
         work = Path(work_name)
         prepare_site(env, database=args.database, reuse_database=args.reuse_database)
