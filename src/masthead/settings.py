@@ -528,3 +528,11 @@ if SENTRY_DSN:
         release=SENTRY_RELEASE,
         traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
     )
+
+# The signed-in reader's latest subscription in the shared cache (decision 0025): off until the
+# stale entitlement the PostgreSQL suite found is explained (see the issue 9 closing note).
+CACHE_SUBSCRIPTIONS = env_str("MASTHEAD_CACHE_SUBSCRIPTIONS", "false").lower() in {
+    "1",
+    "true",
+    "yes",
+}

@@ -103,6 +103,12 @@ def test_a_signed_out_readers_warm_article_request(apps, monkeypatch, level, exp
     assert (queries, trips) == expected
 
 
+@pytest.fixture(autouse=True)
+def _subscriptions_cached(settings):
+    """These tests measure and check the subscription cache (off by default for now)."""
+    settings.CACHE_SUBSCRIPTIONS = True
+
+
 @pytest.fixture
 def subscriber(db):
     catalog = make_catalog()

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+
 from masthead.core import reader_state
 
 
@@ -39,9 +41,13 @@ def latest_subscription(user_id: int) -> Any:
     from it and the time on every call, so a period that ends needs no invalidation."""
     from masthead.subscriptions.models import Subscription
 
+    # Kept in the shared cache only when MASTHEAD_CACHE_SUBSCRIPTIONS is on: the PostgreSQL
+    # suite found a reader who had just subscribed still read as not entitled (the lifecycle
+    # state machine, the Stripe round trip, the browser journeys), so until that is found the
+    # subscription is read from the database on every request (one query).
     stamp, sub = (
         reader_state.read(user_id, "subscription")
-        if reader_state.enabled()
+        if reader_state.enabled() and settings.CACHE_SUBSCRIPTIONS
         else (None, reader_state.MISSING)
     )
     if sub is reader_state.MISSING:
