@@ -529,9 +529,9 @@ if SENTRY_DSN:
         traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
     )
 
-# The signed-in reader's latest subscription in the shared cache (decision 0025): off until the
-# stale entitlement the PostgreSQL suite found is explained (see the issue 9 closing note).
-CACHE_SUBSCRIPTIONS = env_str("MASTHEAD_CACHE_SUBSCRIPTIONS", "false").lower() in {
+# The signed-in reader's latest subscription in the shared cache (decision 0025), with Redis.
+# MASTHEAD_CACHE_SUBSCRIPTIONS=false reads it from the database on every request (one query).
+CACHE_SUBSCRIPTIONS = env_str("MASTHEAD_CACHE_SUBSCRIPTIONS", "true").lower() in {
     "1",
     "true",
     "yes",

@@ -103,12 +103,6 @@ def test_a_signed_out_readers_warm_article_request(apps, monkeypatch, level, exp
     assert (queries, trips) == expected
 
 
-@pytest.fixture(autouse=True)
-def _subscriptions_cached(settings):
-    """These tests measure and check the subscription cache (off by default for now)."""
-    settings.CACHE_SUBSCRIPTIONS = True
-
-
 @pytest.fixture
 def subscriber(db):
     catalog = make_catalog()
@@ -249,3 +243,57 @@ def test_a_session_of_djangos_own_backend_stays_signed_in(subscriber):
     client.force_login(reader, backend="django.contrib.auth.backends.ModelBackend")
     assert reads_in_full(client, page)
     assert client.session["_auth_user_backend"] == "masthead.accounts.backends.ModelBackend"
+
+
+def _subscribe(reader):
+    catalog = make_catalog()
+    now = clock.now()
+    actions.subscribe(
+        reader, plan=catalog.monthly, card=card(reader, now=now), now=now, checkout_key="s" * 20
+    )
+
+
+def _start_trial(reader):
+    from masthead.subscriptions.models import Offer
+
+    make_catalog()
+    actions.start_trial(reader, Offer.objects.get(code="free-trial"), now=clock.now(), card=None)
+
+
+@pytest.mark.parametrize("change", [_subscribe, _start_trial], ids=lambda f: f.__name__)
+def test_a_reader_who_subscribes_reads_in_full_on_the_next_request_anywhere(db, change):
+    """The reader's cached "no subscription" is retired by the new subscription's creation
+    (not only by a transition): the PostgreSQL suite once found it outliving a trial's start,
+    because the receiver that retires it had been garbage-collected."""
+    reader = factories.user()
+    page = factories.article("Soon yours", access_level=AccessLevel.SUBSCRIBERS)
+    here, there = signed_in(reader), signed_in(reader)
+    assert not reads_in_full(here, page) and not reads_in_full(there, page)
+    assert not reads_in_full(there, page)  # warm: "no subscription" is kept
+    change(reader)
+    forget_process_state()
+    assert reads_in_full(there, page)
+    assert reads_in_full(here, page)
+
+
+def test_every_subscription_or_plan_save_retires_the_cached_state_after_a_collection(
+    db, monkeypatch
+):
+    """Signals hold receivers weakly: the receivers must outlive a garbage collection."""
+    import gc
+
+    from masthead.core import reader_state
+
+    bumped: list[object] = []
+    monkeypatch.setattr(reader_state, "bump", lambda user_id: bumped.append(user_id))
+    monkeypatch.setattr(reader_state, "bump_everyone", lambda: bumped.append("everyone"))
+    gc.collect()
+    reader = factories.user()
+    bumped.clear()
+    _subscribe(reader)
+    assert reader.pk in bumped and "everyone" in bumped  # the plans made, the subscription
+    from masthead.subscriptions.models import Subscription
+
+    bumped.clear()
+    Subscription.objects.get(user=reader).save()
+    assert bumped == [reader.pk]

@@ -1,7 +1,18 @@
-from collections.abc import Callable
 from typing import Any
 
 from django.apps import AppConfig
+
+
+def subscription_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    from masthead.core import reader_state
+
+    reader_state.bump(instance.user_id)
+
+
+def plan_changed(sender: Any, **kwargs: Any) -> None:
+    from masthead.core import reader_state
+
+    reader_state.bump_everyone()
 
 
 class SubscriptionsConfig(AppConfig):
@@ -11,7 +22,7 @@ class SubscriptionsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
-        from masthead.core import generation, reader_state
+        from masthead.core import generation
         from masthead.subscriptions import (
             jobs,  # noqa: F401  (registers the scheduled jobs)
             stripe_events,  # noqa: F401  (the webhook applier)
@@ -21,18 +32,10 @@ class SubscriptionsConfig(AppConfig):
 
         # Each reader's cached latest subscription (entitlements.latest_subscription): any
         # save or deletion retires it, whoever makes it (actions, the admin, provider sync);
-        # a plan's (its name is shown) retires everyone's.
-        def subscription_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
-            reader_state.bump(instance.user_id)
-
-        def plan_changed(sender: Any, **kwargs: Any) -> None:
-            reader_state.bump_everyone()
-
-        receivers: dict[Any, Callable[..., None]] = {
-            Subscription: subscription_changed,
-            Plan: plan_changed,
-        }
-        for model, receiver in receivers.items():
+        # a plan's (its name is shown) retires everyone's. The receivers are module-level
+        # functions: a signal holds its receivers weakly, and a function defined in here was
+        # collected as soon as ready() returned, so no save retired anything.
+        for model, receiver in ((Subscription, subscription_changed), (Plan, plan_changed)):
             for signal in (post_save, post_delete):
                 signal.connect(
                     receiver,

@@ -41,10 +41,7 @@ def latest_subscription(user_id: int) -> Any:
     from it and the time on every call, so a period that ends needs no invalidation."""
     from masthead.subscriptions.models import Subscription
 
-    # Kept in the shared cache only when MASTHEAD_CACHE_SUBSCRIPTIONS is on: the PostgreSQL
-    # suite found a reader who had just subscribed still read as not entitled (the lifecycle
-    # state machine, the Stripe round trip, the browser journeys), so until that is found the
-    # subscription is read from the database on every request (one query).
+    # MASTHEAD_CACHE_SUBSCRIPTIONS=false (settings.CACHE_SUBSCRIPTIONS) turns the cache off.
     stamp, sub = (
         reader_state.read(user_id, "subscription")
         if reader_state.enabled() and settings.CACHE_SUBSCRIPTIONS
