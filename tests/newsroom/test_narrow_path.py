@@ -108,7 +108,7 @@ def unsigned(value: str) -> str:
 
 def normalised(headers: list[tuple[str, str]], *, gzipped: bool = False) -> list[tuple[str, str]]:
     """Headers in order; the reader cookie's value unsigned (its signature carries a time) and
-    the request id's value masked (a fresh one per request; its presence is compared)."""
+    its expiry date masked (Max-Age is compared), the request id's value masked (a fresh one per request; its presence is compared)."""
     out = []
     for name, value in headers:
         if name == "X-Request-ID":
@@ -121,6 +121,9 @@ def normalised(headers: list[tuple[str, str]], *, gzipped: bool = False) -> list
             morsel = jar[settings.READER_COOKIE_NAME]
             id_part, _, rest = unsigned(morsel.value).partition(".")
             value = value.replace(morsel.value, f"<{len(id_part)} hex>.{rest}")
+            # "expires" is now + Max-Age, to the second: two requests may straddle a second.
+            if morsel["expires"]:
+                value = value.replace(morsel["expires"], "<now + Max-Age>")
         out.append((name, value))
     return out
 
