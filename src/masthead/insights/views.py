@@ -16,8 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from masthead.core import clock
-from masthead.core.money import format_money
+from masthead.core import cdn, clock
 from masthead.insights import figures
 
 PERMISSION = "insights.view_insights"
@@ -103,7 +102,8 @@ def _share(value: float | None) -> str:
 
 
 def _money(minor: int) -> str:
-    return format_money(minor, "USD")
+    """Revenue as a plain decimal (a spreadsheet sums it), in the plans' currency."""
+    return f"{minor / 100:.2f}"
 
 
 def funnel_tables(
@@ -128,6 +128,10 @@ def funnel_tables(
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
+    return cdn.mark_private(_dashboard(request))
+
+
+def _dashboard(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm(PERMISSION):
         return forbidden(request)
     form = PeriodForm(request.GET or {"days": "30"})
