@@ -176,3 +176,11 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
             "funnel_summary": ", ".join(f"{r.step} {r.readers}" for r in funnel),
         },
     )
+
+
+def operations(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm(PERMISSION):
+        return cdn.mark_private(forbidden(request))
+    from masthead.insights.operations import parts
+
+    return cdn.mark_private(render(request, "insights/operations.html", {"parts": parts()}))

@@ -18,7 +18,10 @@ class InsightsMenuItem(MenuItem):
 
 @hooks.register("register_admin_urls")
 def insights_urls() -> list[Any]:
-    return [path("insights/", views.dashboard, name="insights_dashboard")]
+    return [
+        path("insights/", views.dashboard, name="insights_dashboard"),
+        path("insights/operations/", views.operations, name="insights_operations"),
+    ]
 
 
 @hooks.register("register_admin_menu_item")
