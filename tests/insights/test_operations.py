@@ -105,3 +105,14 @@ def test_the_permission(client):
     assert client.get(URL).status_code == 302
     client.force_login(staff(permitted=False))
     assert client.get(URL).status_code == 403
+
+
+def test_the_menu_shows_both_pages_only_to_staff_with_the_permission(client):
+    client.force_login(staff(permitted=False))
+    html = client.get("/admin/").content.decode()
+    assert "/admin/insights/" not in html
+    client.force_login(staff(permitted=True))
+    html = client.get("/admin/").content.decode()
+    assert "/admin/insights/operations/" in html and '"/admin/insights/"' in html.replace(
+        "\\u0022", '"'
+    )

@@ -27,3 +27,10 @@ def insights_urls() -> list[Any]:
 @hooks.register("register_admin_menu_item")
 def insights_menu_item() -> MenuItem:
     return InsightsMenuItem("Insights", reverse("insights_dashboard"), icon_name="view", order=900)
+
+
+@hooks.register("register_admin_menu_item")
+def operations_menu_item() -> MenuItem:
+    return InsightsMenuItem(
+        "Operations", reverse("insights_operations"), icon_name="cogs", order=901
+    )
