@@ -189,3 +189,33 @@ def test_from_to_dates_choose_the_period(client, scripted):
     assert response.content.decode().splitlines()[1] == "Visitors,20,,0"
     response = client.get(URL + f"?days=&start={start:%Y-%m-%d}&end={start:%Y-%m-%d}&csv=funnel")
     assert response.content.decode().splitlines()[1] == "Visitors,0,,0"
+
+
+def test_churn_and_cancel_reasons_csv_are_exact(client):
+    at = clock.now() - timedelta(days=2)
+    script(
+        at,
+        {
+            "u:1": [
+                (events.CANCELLED, {"reason": "too expensive"}),
+                (events.LAPSED, {"reason": "active"}),
+            ],
+            "u:2": [(events.CANCELLED, {"reason": "too expensive"})],
+            "u:3": [(events.CANCELLED, {"reason": ""}), (events.LAPSED, {"reason": "active"})],
+            "u:4": [(events.PAYMENT_FAILED, {}), (events.LAPSED, {"reason": "passive"})],
+            "u:5": [(events.RENEWED, {"amount_minor": 1500})],
+        },
+    )
+    drained()
+    client.force_login(viewer(permitted=True))
+    assert client.get(URL + "?days=7&csv=churn").content.decode() == (
+        "what,subscriptions\n"
+        '"Lapsed: active (cancelled, or a trial that ended)",2\n'  # quoted: it has a comma
+        "Lapsed: passive (payment failed for good),1\n"
+        "Cancellations,3\n"
+        "Failed payments,1\n"
+        "Renewals,1\n"
+    )
+    assert client.get(URL + "?days=7&csv=cancel_reasons").content.decode() == (
+        "reason,cancellations\ntoo expensive,2\n(no reason given),1\n"
+    )

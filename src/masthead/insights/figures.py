@@ -13,7 +13,7 @@ from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 from masthead.core import clock
-from masthead.insights.models import Conversion, ReaderDay, Step
+from masthead.insights.models import Conversion, DailyCount, ReaderDay, Step
 
 PRESETS = (7, 30, 90)
 
@@ -138,3 +138,40 @@ def by_offer(period: Period) -> list[ConversionRow]:
     names: dict[Any, str] = dict(Offer.objects.filter(pk__in=ids).values_list("pk", "code"))
     names[None] = "(no offer: the plan)"
     return _fold(rows, "offer_id", names)
+
+
+@dataclass(frozen=True)
+class ChurnRow:
+    kind: str
+    count: int
+
+
+def churn(period: Period) -> list[ChurnRow]:
+    """Subscriptions ended in the period: active churn (the reader let it lapse after
+    cancelling, or a trial without a card ended) versus passive (a payment failed for good);
+    then cancellations and failed payments, from the daily counts (kept for good)."""
+    counts = DailyCount.objects.filter(day__gte=period.start, day__lte=period.end)
+
+    def total(name: str, reason: str | None = None) -> int:
+        rows = counts.filter(name=name)
+        if reason is not None:
+            rows = rows.filter(reason=reason)
+        return int(rows.aggregate(n=Sum("count"))["n"] or 0)
+
+    return [
+        ChurnRow("Lapsed: active (cancelled, or a trial that ended)", total("lapsed", "active")),
+        ChurnRow("Lapsed: passive (payment failed for good)", total("lapsed", "passive")),
+        ChurnRow("Cancellations", total("cancelled")),
+        ChurnRow("Failed payments", total("payment_failed")),
+        ChurnRow("Renewals", total("renewed")),
+    ]
+
+
+def cancel_reasons(period: Period) -> list[tuple[str, int]]:
+    rows = (
+        DailyCount.objects.filter(day__gte=period.start, day__lte=period.end, name="cancelled")
+        .values("reason")
+        .annotate(n=Sum("count"))
+        .order_by("-n", "reason")
+    )
+    return [(r["reason"] or "(no reason given)", int(r["n"])) for r in rows]

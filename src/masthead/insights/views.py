@@ -20,7 +20,7 @@ from masthead.core import cdn, clock
 from masthead.insights import figures
 
 PERMISSION = "insights.view_insights"
-CSV_TABLES = ("funnel", "articles", "offers")
+CSV_TABLES = ("funnel", "articles", "offers", "churn", "cancel_reasons")
 
 
 class PeriodForm(forms.Form):
@@ -123,6 +123,11 @@ def funnel_tables(
         "offers": (
             ["offer", "trials", "first payments", "first-payment revenue"],
             [[r.label, r.trials, r.paid, _money(r.revenue_minor)] for r in offers],
+        ),
+        "churn": (["what", "subscriptions"], [[r.kind, r.count] for r in figures.churn(period)]),
+        "cancel_reasons": (
+            ["reason", "cancellations"],
+            [[reason, n] for reason, n in figures.cancel_reasons(period)],
         ),
     }
 
