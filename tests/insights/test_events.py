@@ -308,3 +308,20 @@ def test_redis_drain_survives_a_stopped_server(settings, tmp_path):
     assert drained() == 0  # dropped, logged, no exception
     assert outage.is_down(events.STORE)
     events._clients.clear()
+
+
+def test_an_erased_account_leaves_no_raw_events(settings):
+    from masthead.accounts.erasure import erase_reader
+    from masthead.insights.models import ReaderAlias
+
+    settings.INSIGHTS_REDIS_URL = ""
+    reader = factories.user()
+    at = clock.now()
+    events.record(events.ARTICLE_READ, "a:before", at=at, after_commit=False, article=1)
+    events.record(events.SIGNED_UP, f"u:{reader.pk}", at=at, after_commit=False, anon="before")
+    events.record(events.ARTICLE_READ, "a:someone-else", at=at, after_commit=False, article=1)
+    drained()
+    erase_reader(reader, now=at, reason="The reader asked on 1 December", requested_by_reader=True)
+    assert list(Event.objects.values_list("reader", flat=True)) == ["a:someone-else"]
+    assert not ReaderAlias.objects.exists()
+    assert ReaderDay.objects.count() == 3  # ids and bits only

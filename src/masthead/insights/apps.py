@@ -7,6 +7,6 @@ class InsightsConfig(AppConfig):
     verbose_name = "Insights"
 
     def ready(self) -> None:
-        from masthead.insights import jobs
+        from masthead.insights import jobs, signals  # noqa: F401  (erasure)
 
         jobs.register()

@@ -147,7 +147,8 @@ def _note_funnel(
         props["amount_minor"] = sub.plan.price_minor
         props["currency"] = sub.plan.currency
     if name == events.CANCELLED:
-        props["reason"] = reason[:40]
+        # An erasure's reason may name the reader: only its kind is recorded.
+        props["reason"] = "account erased" if reason.startswith("Account erased") else reason[:40]
     if name == events.LAPSED:
         props["reason"] = "passive" if from_status == Status.PAST_DUE else "active"
     # After commit: a rolled-back move records nothing.
