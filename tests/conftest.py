@@ -14,3 +14,15 @@ IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBa
 @pytest.fixture(autouse=True)
 def tasks_run_immediately(settings: Any) -> None:
     settings.TASKS = IMMEDIATE
+
+
+@pytest.fixture(autouse=True)
+def insights_batch_waits(settings: Any) -> Any:
+    """Funnel events wait in the process's batch until it is full (50) or flushed: never on a
+    timer mid-test, so the request-cost tests stay exact. tests/insights flushes on purpose."""
+    from masthead.core import events
+
+    settings.INSIGHTS_BATCH_SECONDS = 3600.0
+    events.discard_local()
+    yield
+    events.discard_local()

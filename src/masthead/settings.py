@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "masthead.accounts",
     "masthead.api",
     "masthead.audit",
+    "masthead.insights",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -536,3 +537,14 @@ CACHE_SUBSCRIPTIONS = env_str("MASTHEAD_CACHE_SUBSCRIPTIONS", "true").lower() in
     "true",
     "yes",
 }
+
+# Reader-revenue insights (docs/insights.md, decision 0030): funnel events are buffered (Redis
+# list, or batches into the database's buffer table) and drained into masthead.insights.
+INSIGHTS_ENABLED = env_bool("MASTHEAD_INSIGHTS", True)
+# The Redis holding the event buffer (default: REDIS_URL; none: the database's buffer table).
+INSIGHTS_REDIS_URL = env_str("MASTHEAD_INSIGHTS_REDIS_URL", REDIS_URL)
+INSIGHTS_BATCH = env_int("MASTHEAD_INSIGHTS_BATCH", 50)
+INSIGHTS_BATCH_SECONDS = float(env_str("MASTHEAD_INSIGHTS_BATCH_SECONDS", "2"))
+INSIGHTS_BUFFER_MAX = env_int("MASTHEAD_INSIGHTS_BUFFER_MAX", 1_000_000)
+INSIGHTS_DRAIN_BATCH = env_int("MASTHEAD_INSIGHTS_DRAIN_BATCH", 5_000)
+INSIGHTS_RETENTION_DAYS = env_int("MASTHEAD_INSIGHTS_RETENTION_DAYS", 90)

@@ -13,6 +13,7 @@ from django.http import HttpResponseForbidden, HttpResponseServerError
 from wagtail.models import PageViewRestriction
 
 from masthead.access.levels import AccessLevel
+from masthead.audit.models import AuditRun
 from masthead.metering.models import MeteredRead, ReaderMeter
 from masthead.metering.stores import RedisMeterStore, get_store
 from masthead.subscriptions import demo as subscription_demo
@@ -139,6 +140,10 @@ def test_the_audit_passes_on_a_site_that_cuts_every_door(live_server, newsroom, 
     out = capsys.readouterr().out
     assert "Paywall audit passed" in out, out
     assert "LEAK" not in out and "BLIND" not in out
+    # The summary is kept for the operator's view (docs/insights.md).
+    run = AuditRun.objects.get()
+    assert (run.passed, run.leaks, run.blind, run.base_url) == (True, 0, 0, live_server.url)
+    assert f"Paywall audit passed: {run.summary}" in out
     read = {
         line.split(":", 1)[0].removeprefix("READ "): line
         for line in out.splitlines()
@@ -358,3 +363,4 @@ def test_an_unreachable_site_is_an_error_not_a_traceback():
         call_command("paywall_audit", "--base-url", "http://127.0.0.1:9", "--timeout", "0.5")
     assert failed.value.returncode == 2
     assert "Is the site running?" in str(failed.value)
+    assert not AuditRun.objects.exists()  # nothing was audited

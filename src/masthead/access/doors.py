@@ -44,7 +44,7 @@ from masthead.access.decision import (
 )
 from masthead.access.levels import AccessLevel
 from masthead.access.privacy import Screen
-from masthead.core import cdn, clock, metrics
+from masthead.core import cdn, clock, events, metrics
 from masthead.metering.actions import record_read
 from masthead.metering.identity import ANONYMOUS, ReaderIdentity, note_meter_met
 from masthead.metering.policy import current_policy
@@ -81,7 +81,31 @@ def open_article(request: HttpRequest, article: Any) -> Decision:
     """The decision for a reader opening `article` (its read recorded), counted by reason."""
     decision = _open_article(request, article)
     metrics.count_decision(decision.reason)
+    note_funnel(reader_of(request), article, decision)
     return decision
+
+
+# Decisions the funnel does not count: nobody reading (hidden), staff, verified crawlers.
+_NOT_IN_FUNNEL = frozenset(
+    {Reason.UNPUBLISHED, Reason.PRIVATE, Reason.STAFF, Reason.VERIFIED_CRAWLER}
+)
+
+
+def note_funnel(reader: ReaderIdentity, article: Any, decision: Decision) -> None:
+    """The funnel moment this decision is (docs/insights.md): one event, no SQL (with Redis
+    one round trip; a store that is down drops it)."""
+    if decision.reason in _NOT_IN_FUNNEL or decision.hidden:
+        return
+    pk = getattr(article, "pk", None)
+    if decision.reason is Reason.LAST_FREE_ARTICLE:
+        name, props = events.LAST_FREE, {"article": pk}
+    elif decision.reason is Reason.METERED and decision.full:
+        name, props = events.METER_SHOWN, {"article": pk, "left": decision.left}
+    elif not decision.full:
+        name, props = events.PAYWALL_SHOWN, {"article": pk, "reason": str(decision.reason)}
+    else:
+        name, props = events.ARTICLE_READ, {"article": pk}
+    events.record(name, reader.meter_key, after_commit=False, **props)
 
 
 def _open_article(request: HttpRequest, article: Any) -> Decision:

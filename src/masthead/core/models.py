@@ -140,3 +140,14 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"
+
+
+class PendingEvent(models.Model):
+    """A funnel event waiting for `masthead.insights` to drain it (the embedded default's
+    buffer, written in batches by `masthead.core.events`; with Redis the buffer is a Redis
+    list and this table stays empty). Holds no personal data beyond the reader's id."""
+
+    payload = models.TextField()
+
+    def __str__(self) -> str:
+        return f"pending event {self.pk}"

@@ -1,7 +1,8 @@
 """The Publishers role: staff who run the business side in the admin.
 
 They schedule campaigns (Wagtail snippets), change the meter policy (a Wagtail setting) and
-manage plans and offers (Django admin at /django-admin/; ended, never deleted). They do not
+manage plans and offers (Django admin at /django-admin/; ended, never deleted), and read the
+insights dashboards (/admin/insights/). They do not
 write articles: that is the Editors role. Permissions are named by app label and codename, so
 this module imports no domain.
 """
@@ -27,6 +28,7 @@ PERMISSIONS = (
     ("subscriptions", "add_offer"),
     ("subscriptions", "change_offer"),
     ("subscriptions", "view_offer"),
+    ("insights", "view_insights"),
 )
 
 

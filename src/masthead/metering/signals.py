@@ -10,7 +10,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from masthead.core import clock, generation
+from masthead.core import clock, events, generation
 from masthead.metering.actions import carry_over_anonymous_reads
 from masthead.metering.identity import anonymous_id_from
 from masthead.metering.models import MeterPolicy
@@ -25,6 +25,15 @@ def carry_over_on_sign_in(sender: Any, request: HttpRequest | None, user: Any, *
     anonymous_id = anonymous_id_from(request)
     if anonymous_id:
         carry_over_anonymous_reads(anonymous_id, user.pk, now=clock.now())
+
+
+@receiver(user_signed_up, dispatch_uid="insights-signed-up")
+def note_signed_up(sender: Any, request: HttpRequest | None, user: Any, **_: Any) -> None:
+    """The funnel's sign-up, with the anonymous meter id the reader had (for attribution)."""
+    if not getattr(user, "pk", None):
+        return
+    anonymous_id = anonymous_id_from(request) if request is not None else None
+    events.record(events.SIGNED_UP, events.account(user.pk), anon=anonymous_id or "")
 
 
 post_save.connect(forget_policy, sender=MeterPolicy, dispatch_uid="metering-policy-saved")

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from masthead.billing.forms import CardCheckoutForm, CheckoutForm
 from masthead.billing.providers import PaymentError, PaymentPending, get_provider
-from masthead.core import clock
+from masthead.core import clock, events
 from masthead.core.money import format_money
 from masthead.core.redirects import safe_next
 from masthead.subscriptions import actions, stripe_events
@@ -134,6 +134,14 @@ def _checkout(request: HttpRequest, *, plan: Plan, offer: Offer | None) -> HttpR
                 return redirect(back or "subscriptions:account")
     else:
         form = form_class(now=now) if form_class else CheckoutForm()
+        if request.method == "GET":
+            events.record(
+                events.OFFER_CLICKED,
+                events.account(user.pk),
+                offer=offer.pk if offer else None,
+                code=offer.code if offer else "",
+                plan=plan.pk,
+            )
     return render(
         request,
         "billing/checkout.html",

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from masthead.billing.forms import CardCheckoutForm
 from masthead.billing.models import EntryKind, LedgerEntry, PaymentMethod
 from masthead.billing.providers import PaymentError, get_provider
-from masthead.core import clock
+from masthead.core import clock, events
 from masthead.subscriptions import actions
 from masthead.subscriptions.entitlements import entitlement_for
 from masthead.subscriptions.models import Plan, Status, Subscription
@@ -29,11 +29,15 @@ def offers(request: HttpRequest) -> HttpResponse:
     now = clock.now()
     user_id = request.user.pk if request.user.is_authenticated else None
     plans = [plan for plan in Plan.objects.all() if plan.is_live(now)]
+    shown = [o for o in live_offers_for(user_id, now=now) if o.kind != "plan"]
+    reader = getattr(request, "reader", None)
+    for offer in shown:
+        events.record(events.OFFER_VIEWED, reader and reader.meter_key, code=offer.code)
     return render(
         request,
         "subscriptions/offers.html",
         {
-            "offers": [o for o in live_offers_for(user_id, now=now) if o.kind != "plan"],
+            "offers": shown,
             "plans": plans,
             "benefits": plans[0].benefit_list if plans else [],
             "entitlement": entitlement_for(user_id, now=now),

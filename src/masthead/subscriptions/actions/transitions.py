@@ -19,7 +19,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from masthead.core import reader_state
+from masthead.core import events, reader_state
 from masthead.subscriptions.actions.errors import IllegalTransition
 from masthead.subscriptions.models import EventKind, Status, Subscription, SubscriptionEvent
 
@@ -104,6 +104,55 @@ def _event(
         reason=reason,
         data=data or {},
     )
+    _note_funnel(sub, event, from_status, at=at, reason=reason)
+
+
+def funnel_event(event: str, from_status: str, to_status: str) -> str | None:
+    """The insights event a subscription's move is (docs/insights.md), if any."""
+    if event == EventKind.PROVIDER_SYNC:  # the provider's copy: judged by the states it moved
+        if from_status == to_status:
+            return None
+        if to_status == Status.TRIALING and from_status == NEW:
+            return events.TRIAL_STARTED
+        if to_status == Status.ACTIVE and from_status in (NEW, Status.TRIALING):
+            return events.FIRST_PAYMENT
+        if to_status == Status.ACTIVE and from_status == Status.PAST_DUE:
+            return events.RENEWED
+        by_state: dict[str, str] = {
+            Status.PAST_DUE: events.PAYMENT_FAILED,
+            Status.CANCELLED: events.CANCELLED,
+            Status.EXPIRED: events.LAPSED,
+        }
+        return by_state.get(to_status)
+    if event == EventKind.RENEWED:
+        return events.FIRST_PAYMENT if from_status == Status.TRIALING else events.RENEWED
+    by_event: dict[str, str] = {
+        EventKind.TRIAL_STARTED: events.TRIAL_STARTED,
+        EventKind.SUBSCRIBED: events.FIRST_PAYMENT,
+        EventKind.PAYMENT_FAILED: events.PAYMENT_FAILED,
+        EventKind.CANCELLED: events.CANCELLED,
+        EventKind.EXPIRED: events.LAPSED,
+    }
+    return by_event.get(event)
+
+
+def _note_funnel(
+    sub: Subscription, event: str, from_status: str, *, at: datetime, reason: str
+) -> None:
+    name = funnel_event(event, from_status, sub.status)
+    if name is None:
+        return
+    props: dict[str, Any] = {"plan": sub.plan_id, "offer": sub.offer_id}
+    if name in (events.FIRST_PAYMENT, events.RENEWED):
+        props["amount_minor"] = sub.plan.price_minor
+        props["currency"] = sub.plan.currency
+    if name == events.CANCELLED:
+        # An erasure's reason may name the reader: only its kind is recorded.
+        props["reason"] = "account erased" if reason.startswith("Account erased") else reason[:40]
+    if name == events.LAPSED:
+        props["reason"] = "passive" if from_status == Status.PAST_DUE else "active"
+    # After commit: a rolled-back move records nothing.
+    events.record(name, events.account(sub.user_id), at=at, **props)
 
 
 def create(

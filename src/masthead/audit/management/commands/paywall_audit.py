@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from masthead.audit.audit import Audit, SiteUnreachable
+from masthead.audit.models import AuditRun
+
+
+def record_run(base_url: str, *, passed: bool, leaks: int, blind: int, summary: str) -> None:
+    """Keep the run's summary for the operator's view; a database that cannot take it does
+    not change the audit's verdict (the command may run far from the site's database)."""
+    from django.db import DatabaseError
+    from django.utils import timezone
+
+    try:
+        AuditRun.objects.create(
+            ran_at=timezone.now(),
+            base_url=base_url[:300],
+            passed=passed,
+            leaks=leaks,
+            blind=blind,
+            summary=summary,
+        )
+    except DatabaseError as error:
+        logging.getLogger("masthead.audit").warning("audit summary not stored: %s", error)
 
 
 class Command(BaseCommand):
@@ -63,6 +84,13 @@ class Command(BaseCommand):
         summary = (
             f"{audit.responses} responses, {len(personas)} personas, {len(kinds)} kinds of door: "
             f"{len(audit.findings)} leak(s), {len(audit.blind)} blind spot(s)"
+        )
+        record_run(
+            options["base_url"],
+            passed=not (audit.findings or audit.blind),
+            leaks=len(audit.findings),
+            blind=len(audit.blind),
+            summary=summary,
         )
         if audit.findings or audit.blind:
             raise CommandError(f"Paywall audit failed: {summary}", returncode=1)
