@@ -39,7 +39,7 @@ def test_creating_and_revoking_a_personal_token(live_server, page, axe, screensh
     page.get_by_label("The JSON API").check()
     page.get_by_role("button", name="Create token").click()
     raw = page.get_by_label("Token", exact=True).input_value()
-    feed_url = page.get_by_label("Your private feed’s address").input_value()
+    feed_url = page.get_by_label("Your private feed\u2019s address").input_value()
     assert raw.startswith("mhp_") and feed_url.endswith(f"/feeds/private/{raw}/")
     assert "it is shown only once" in page.inner_text("#new-token")
     row = page.get_by_role("row", name="Feed reader at home")

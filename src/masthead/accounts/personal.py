@@ -184,9 +184,10 @@ def distinct_addresses(token: PersonalToken, address: str, now: datetime) -> int
     PersonalTokenAddress.objects.bulk_create(
         [PersonalTokenAddress(token=token, window=start, address=digest)], ignore_conflicts=True
     )
-    if PersonalTokenAddress.objects.filter(window__lt=start - left).exists():
-        PersonalTokenAddress.objects.filter(window__lt=start).delete()  # ended windows
-    return PersonalTokenAddress.objects.filter(token=token, window=start).count()
+    count = PersonalTokenAddress.objects.filter(token=token, window=start).count()
+    if count == 1:  # the token's first fetch of a window: forget its ended windows
+        PersonalTokenAddress.objects.filter(token=token, window__lt=start).delete()
+    return count
 
 
 def _shared(token: PersonalToken, address: str, now: datetime) -> int:
