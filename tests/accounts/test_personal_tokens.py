@@ -457,3 +457,23 @@ def test_forwarded_addresses_count_only_through_a_trusted_proxy(client, settings
     assert client.get(path, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="192.0.2.1").status_code
     second = client.get(path, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="192.0.2.2")
     assert second.status_code == 429
+
+
+def test_an_unreachable_redis_lets_fetches_through_unwatched(client, settings, articles):
+    """Sharing detection and the rate limit are guards: a Redis that cannot be reached
+    (nothing listens on port 1) degrades them, never the feed."""
+    from masthead.core import outage
+
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    settings.PERSONAL_TOKEN_MAX_ADDRESSES = 1
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "personal_token": "1/600"}
+    token, raw = token_for(factories.user())
+    for address in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
+        response = client.get(f"/feeds/private/{raw}/", REMOTE_ADDR=address)
+        assert response.status_code == 200
+        assert TITLE["free"] in response.content.decode()
+    assert PersonalTokenUse.objects.get(token=token).fetches == 3
+    token.refresh_from_db()
+    assert token.shared_at is None
+    assert outage.is_down("personal token addresses") and outage.is_down("rate limits")
+    outage.reset()
