@@ -377,7 +377,15 @@ RATE_LIMITS = {
     "search": env_str("MASTHEAD_RATE_LIMIT_SEARCH") or "30/60",
     "api_read": env_str("MASTHEAD_RATE_LIMIT_API_READ") or "120/60",
     "api_token": env_str("MASTHEAD_RATE_LIMIT_API_TOKEN") or "10/60",
+    # Per personal token (its feed and its API calls together), whatever the address.
+    "personal_token": env_str("MASTHEAD_RATE_LIMIT_PERSONAL_TOKEN") or "60/3600",
 }
+# Personal tokens (docs/personal-tokens.md): how many live ones a reader may hold, and how
+# many distinct addresses may fetch one token within the window before it is throttled as
+# shared (and flagged on the owner's account page).
+PERSONAL_TOKEN_LIMIT = env_int("MASTHEAD_PERSONAL_TOKEN_LIMIT", 5)
+PERSONAL_TOKEN_MAX_ADDRESSES = env_int("MASTHEAD_PERSONAL_TOKEN_MAX_ADDRESSES", 4)
+PERSONAL_TOKEN_ADDRESS_WINDOW = env_int("MASTHEAD_PERSONAL_TOKEN_ADDRESS_WINDOW", 86400)
 # Content-Security-Policy (django-csp): nothing inline on the site, so no 'unsafe-inline';
 # JSON-LD blocks are data, which CSP does not govern. The admin's policy is in core.headers.
 CONTENT_SECURITY_POLICY = {

@@ -8,6 +8,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from masthead.accounts.views import personal_feed
 from masthead.core import health, metrics, readiness
 
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -25,6 +26,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("masthead.subscriptions.urls")),
     path("", include("masthead.access.urls")),
     path("", include("masthead.metering.urls")),
+    # A reader's private full-text feed (decision 0031): before the newsroom's public feeds.
+    path("feeds/private/<str:token>/", personal_feed, name="personal_feed"),
     path("", include("masthead.newsroom.urls")),
 ]
 

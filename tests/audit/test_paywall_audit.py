@@ -12,7 +12,10 @@ from django.core.management import CommandError, call_command
 from django.http import HttpResponseForbidden, HttpResponseServerError
 from wagtail.models import PageViewRestriction
 
+from masthead.access.decision import Decision, Level, Reason
 from masthead.access.levels import AccessLevel
+from masthead.accounts import personal
+from masthead.accounts.models import AccountEvent, PersonalToken
 from masthead.audit.models import AuditRun
 from masthead.metering.models import MeteredRead, ReaderMeter
 from masthead.metering.stores import RedisMeterStore, get_store
@@ -36,7 +39,13 @@ PERSONAS = [
     "app client (token)",
     "staff",
     "spoofed crawler",
+    "personal feed (lapsed subscriber)",
+    "personal token (api, lapsed subscriber)",
+    "personal feed (revoked)",
+    "personal token (feed scope) on the api",
 ]
+# Personas that read one kind of door only (the API, or their own private feed).
+NARROW = {p for p in PERSONAS if p.startswith(("app client", "personal "))}
 SHORT = "Vault code is 7731."
 
 
@@ -151,9 +160,20 @@ def test_the_audit_passes_on_a_site_that_cuts_every_door(live_server, newsroom, 
     }
     assert list(read) == PERSONAS
     assert read["app client (token)"].startswith("READ app client (token): api 3, api detail 6,")
+    assert read["personal feed (lapsed subscriber)"].startswith(
+        "READ personal feed (lapsed subscriber): personal feed 1"
+    )
+    assert read["personal feed (revoked)"].startswith(
+        "READ personal feed (revoked): personal feed 1"
+    )
+    for persona in (
+        "personal token (api, lapsed subscriber)",
+        "personal token (feed scope) on the api",
+    ):
+        assert read[persona].startswith(f"READ {persona}: api 3, api detail 6"), read[persona]
     for persona, line in read.items():
-        if persona == "app client (token)":
-            continue  # the app client reads the API only
+        if persona in NARROW:
+            continue  # these read the API, or their own feed, only
         for door in (
             "article page",
             "print view",
@@ -170,6 +190,8 @@ def test_the_audit_passes_on_a_site_that_cuts_every_door(live_server, newsroom, 
             assert f" {door} " in line + " ", (persona, door, line)
     # It cleans up after itself: no audit users, sessions, tokens or meter rows are left.
     assert get_user_model().objects.count() == users
+    assert not PersonalToken.objects.exists()
+    assert not AccountEvent.objects.filter(kind__startswith="personal_token").exists()
     assert list(MeteredRead.objects.values_list("reader_key", flat=True)) == []
     assert not ReaderMeter.objects.exists()
     assert redis_meter_keys() == meter_keys
@@ -364,3 +386,49 @@ def test_an_unreachable_site_is_an_error_not_a_traceback():
     assert failed.value.returncode == 2
     assert "Is the site running?" in str(failed.value)
     assert not AuditRun.objects.exists()  # nothing was audited
+
+
+PERSONAL = [
+    "personal feed (lapsed subscriber)",
+    "personal token (api, lapsed subscriber)",
+    "personal feed (revoked)",
+    "personal token (feed scope) on the api",
+]
+
+
+def test_a_private_feed_that_ignores_the_decision_fails_the_audit(
+    live_server, newsroom, monkeypatch, capsys
+):
+    monkeypatch.setattr(
+        "masthead.newsroom.feeds.peek_for",
+        lambda reader, article, screen=None: Decision(Level.FULL, Reason.SUBSCRIBER),
+    )
+    leaks = failing(live_server, capsys, personas=PERSONAL[:1])
+    for article in ("Vault", "Orchard"):  # subscribers-only and metered: previews when lapsed
+        assert any(
+            line.startswith(f"LEAK personal feed as personal feed (lapsed subscriber): {article}")
+            for line in leaks
+        ), leaks
+    assert not any(": Commons" in line for line in leaks)  # free: theirs in full anyway
+
+
+def test_a_revoked_or_wrongly_scoped_token_that_still_works_fails_the_audit(
+    live_server, newsroom, monkeypatch, capsys
+):
+    real = personal.admit
+
+    def forgetful(raw, *, scope, address, now):
+        token = personal.find(raw)
+        if token is not None:  # revoked or not, whatever its scope: let it in
+            return personal.Admission(token)
+        return real(raw, scope=scope, address=address, now=now)
+
+    monkeypatch.setattr("masthead.accounts.personal.admit", forgetful)
+    leaks = failing(live_server, capsys, personas=PERSONAL[2:])
+    assert any(
+        line.startswith("LEAK personal feed as personal feed (revoked): Vault") for line in leaks
+    ), leaks
+    assert any(
+        line.startswith("LEAK api detail as personal token (feed scope) on the api: Vault")
+        for line in leaks
+    ), leaks

@@ -8,7 +8,8 @@
   left, so the decision costs that one round trip for every reader.
 - `peek(request, article)`: doors that must not count a read (feeds, search, lists, sitemaps,
   structured data). Full only when reading would not count (free article, subscriber, staff,
-  campaign, verified crawler); never asks the counter store.
+  campaign, verified crawler); never asks the counter store. `peek_for(reader, article)`: the
+  same for a reader named by a personal token rather than by the request (the private feed).
 - `screen_of(request)` / `anyone()`: what this request passed of Wagtail's page privacy, or
   the screen of nobody in particular (for output every reader shares: feeds, sitemaps, the
   API's list, cached fragments). `screen.readable(pages)` is a list door's queryset filter.
@@ -158,6 +159,12 @@ def peek(request: HttpRequest | None, article: Any, *, screen: Screen | None = N
         consult_meter=False,
         screen=screen or screen_of(request),
     )
+
+
+def peek_for(reader: ReaderIdentity, article: Any, *, screen: Screen | None = None) -> Decision:
+    """`peek` for a reader who is not the request's: the owner of a personal token, at fetch
+    time (the private feed, decision 0031). Never counts a read, never asks the meter."""
+    return decide(reader, article, now=clock.now(), consult_meter=False, screen=screen or anyone())
 
 
 @dataclass(frozen=True)

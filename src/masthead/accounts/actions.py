@@ -8,15 +8,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 
-from masthead.accounts.models import AccountEvent, AppToken, SessionEpoch
+from masthead.accounts.models import AccountEvent, AppToken, PersonalToken, SessionEpoch
 from masthead.core.mailboxes import canonical_mailbox
 from masthead.core.models import ReaderMailbox
 
 TOKEN_SCHEME = "mh_"
+PERSONAL_SCHEME = "mhp_"
+PERSONAL_SCOPES = ("feed", "api")
 # Where a browser session keeps the epoch it was signed in at.
 SESSION_EPOCH_KEY = "masthead_session_epoch"
 # Writing last_used_at on every API call would turn each read into a write.
@@ -53,12 +56,14 @@ def _new_epoch(user: Any, *, now: datetime, kind: str, why: str) -> int:
         SessionEpoch.objects.filter(user=user).update(epoch=F("epoch") + 1)
         epoch = SessionEpoch.objects.get(user=user).epoch
         revoked = AppToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
-        AccountEvent.objects.create(
-            user=user,
-            kind=kind,
-            at=now,
-            detail=f"{why}: session epoch {epoch}; {revoked} app token(s) revoked",
+        # Personal tokens end too: whoever held the account may have made one (decision 0031).
+        personal = PersonalToken.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=now
         )
+        detail = f"{why}: session epoch {epoch}; {revoked} app token(s) revoked"
+        if personal:
+            detail += f"; {personal} personal token(s) revoked"
+        AccountEvent.objects.create(user=user, kind=kind, at=now, detail=detail)
         if settings.REDIS_URL:
             key = _epoch_cache_key(user.pk)
             cache.delete(key)
@@ -157,3 +162,92 @@ def remember_address(user: Any, address: str, *, now: datetime) -> None:
         address=address,
         defaults={"mailbox": canonical_mailbox(address), "first_seen_at": now},
     )
+
+
+class PersonalTokenRefused(ValueError):
+    """A personal token that cannot be made: the reason is the reader's message."""
+
+
+def issue_personal_token(
+    user: Any, *, name: str, scopes: set[str] | list[str], now: datetime
+) -> tuple[PersonalToken, str]:
+    """Create a personal token for `user`'s own tools; the raw value is returned once.
+
+    Any signed-in, active reader may hold up to PERSONAL_TOKEN_LIMIT live ones: the token gives
+    no access of its own (each fetch asks `access.decide` about its owner, decision 0031)."""
+    name = " ".join(name.split())
+    wanted = set(scopes)
+    if not name:
+        raise PersonalTokenRefused("Give the token a name, so you can tell your tokens apart.")
+    if len(name) > 60:
+        raise PersonalTokenRefused("Keep the name to 60 characters or fewer.")
+    if not wanted or not wanted <= set(PERSONAL_SCOPES):
+        raise PersonalTokenRefused("Choose what the token may do: the feed, the API, or both.")
+    if user.pk is None or not user.is_active:
+        raise PersonalTokenRefused("Sign in to create a personal token.")
+    raw = PERSONAL_SCHEME + secrets.token_urlsafe(32)
+    User = get_user_model()
+    with transaction.atomic():
+        # One reader's concurrent requests queue here, so the limit holds under races.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        live = PersonalToken.objects.filter(user=user, revoked_at__isnull=True).count()
+        if live >= settings.PERSONAL_TOKEN_LIMIT:
+            raise PersonalTokenRefused(
+                f"You already have {live} personal tokens, the most you can have. "
+                "Revoke one you no longer use first."
+            )
+        token = PersonalToken.objects.create(
+            user=user,
+            name=name,
+            prefix=raw[: len(PERSONAL_SCHEME) + 6],
+            digest=_digest(raw),
+            feed="feed" in wanted,
+            api="api" in wanted,
+            created_at=now,
+        )
+        AccountEvent.objects.create(
+            user=user,
+            kind=AccountEvent.Kind.PERSONAL_TOKEN_ISSUED,
+            at=now,
+            detail=f"{token} scopes {' '.join(token.scopes)}",
+        )
+    return token, raw
+
+
+def revoke_personal_token(token: PersonalToken, *, now: datetime) -> bool:
+    """Revoke `token`; False when it was already revoked (nothing changes twice)."""
+    with transaction.atomic():
+        changed = PersonalToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=now
+        )
+        if changed:
+            AccountEvent.objects.create(
+                user_id=token.user_id,
+                kind=AccountEvent.Kind.PERSONAL_TOKEN_REVOKED,
+                at=now,
+                detail=str(token),
+            )
+    return bool(changed)
+
+
+def flag_shared_personal_token(token: PersonalToken, *, addresses: int, now: datetime) -> bool:
+    """Mark `token` as fetched from `addresses` distinct addresses (more than allowed); the
+    flag and its history row are written once, however many fetches find it shared."""
+    with transaction.atomic():
+        changed = PersonalToken.objects.filter(pk=token.pk, shared_at__isnull=True).update(
+            shared_at=now
+        )
+        if changed:
+            AccountEvent.objects.create(
+                user_id=token.user_id,
+                kind=AccountEvent.Kind.PERSONAL_TOKEN_SHARED,
+                at=now,
+                detail=f"{token} fetched from {addresses} addresses",
+            )
+    if changed:
+        token.shared_at = now
+    return bool(changed)
+
+
+def personal_tokens_of(user: Any) -> list[PersonalToken]:
+    return list(PersonalToken.objects.filter(user=user, revoked_at__isnull=True))

@@ -35,7 +35,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.db import models, transaction
 
-from masthead.accounts.models import AccountErasure, AccountEvent, AppToken, SessionEpoch
+from masthead.accounts.models import (
+    AccountErasure,
+    AccountEvent,
+    AppToken,
+    PersonalToken,
+    SessionEpoch,
+)
 from masthead.billing.models import LedgerEntry, Payment, PaymentMethod
 from masthead.core.models import OutboxEmail, ReaderMailbox
 from masthead.metering.models import MeteredRead, ReaderMeter
@@ -185,6 +191,20 @@ def export_reader(user: Any) -> dict[str, Any]:
             }
             for t in AppToken.objects.filter(user=user).order_by("pk")
         ],
+        "personal_tokens": [
+            {
+                "name": t.name,
+                "prefix": t.prefix,
+                "scopes": t.scopes,
+                "created_at": _iso(t.created_at),
+                "last_used_at": _iso(t.last_used_at),
+                "last_network": t.last_network,
+                "shared_at": _iso(t.shared_at),
+                "revoked_at": _iso(t.revoked_at),
+                "fetches_by_day": {u.day.isoformat(): u.fetches for u in t.uses.order_by("day")},
+            }
+            for t in PersonalToken.objects.filter(user=user).order_by("pk")
+        ],
         "account_events": [
             {"kind": e.kind, "at": _iso(e.at), "detail": e.detail}
             for e in AccountEvent.objects.filter(user=user).order_by("pk")
@@ -299,6 +319,7 @@ def erase_reader(
         for session in reader_sessions(user.pk):
             session.delete()
         AppToken.objects.filter(user=user).delete()
+        PersonalToken.objects.filter(user=user).delete()  # its uses and addresses go with it
         PaymentMethod.objects.filter(user=user).delete()
         MeteredRead.objects.filter(reader_key=meter_key(user.pk)).delete()
         ReaderMeter.objects.filter(reader_key=meter_key(user.pk)).delete()

@@ -10,4 +10,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("data/", views.download_data, name="account_download_data"),
     path("delete/", views.delete_account, name="account_delete"),
     path("tokens/<int:token_id>/revoke/", views.revoke_token, name="account_revoke_token"),
+    path("personal-tokens/", views.create_personal_token, name="account_create_personal_token"),
+    path(
+        "personal-tokens/<int:token_id>/revoke/",
+        views.revoke_personal_token,
+        name="account_revoke_personal_token",
+    ),
 ]

@@ -21,7 +21,7 @@ from masthead.access.doors import (
     peek,
     visible_blocks,
 )
-from masthead.accounts.actions import issue_app_token, revoke_app_token
+from masthead.accounts.actions import issue_app_token, revoke_app_token, revoke_personal_token
 from masthead.api import serialize
 from masthead.api.auth import app_token, token_or_anonymous
 from masthead.api.errors import ApiError, install_handlers
@@ -53,7 +53,14 @@ api = NinjaAPI(
 install_handlers(api)
 
 # 429: the per-client limit on API reads (masthead.core.ratelimit, docs/operations.md).
-ERRORS = {400: ErrorEnvelope, 401: ErrorEnvelope, 404: ErrorEnvelope, 429: ErrorEnvelope}
+# 403: a personal token without the `api` scope (code token_scope, docs/personal-tokens.md).
+ERRORS = {
+    400: ErrorEnvelope,
+    401: ErrorEnvelope,
+    403: ErrorEnvelope,
+    404: ErrorEnvelope,
+    429: ErrorEnvelope,
+}
 
 
 class ArticleFilters(Schema):
@@ -123,12 +130,17 @@ def create_token(request: HttpRequest, credentials: TokenRequest) -> tuple[int, 
 @api.delete(
     "/auth/token",
     auth=app_token,
-    response={204: None, 401: ErrorEnvelope},
+    response={204: None, 401: ErrorEnvelope, 403: ErrorEnvelope, 429: ErrorEnvelope},
     summary="Sign this app out (revoke the token it sent)",
     tags=["auth"],
 )
 def delete_token(request: HttpRequest) -> tuple[int, None]:
-    revoke_app_token(request.app_token, now=clock.now())  # type: ignore[attr-defined]
+    """An app token is revoked; so is a personal token with the `api` scope that was sent."""
+    token = getattr(request, "personal_token", None)
+    if token is not None:
+        revoke_personal_token(token, now=clock.now())
+    else:
+        revoke_app_token(request.app_token, now=clock.now())  # type: ignore[attr-defined]
     return 204, None
 
 
@@ -216,6 +228,7 @@ def get_article(request: HttpRequest, response: HttpResponse, article_id: int) -
     # An app client with a token is a reader with a stable identity: their reads count against
     # their own meter. A client without one has no identity to meter (it could drop any cookie),
     # so it gets what reading without counting allows: free articles in full, previews otherwise.
+    # A personal token (decision 0031) is its owner's, read without counting: `peek` for them.
     signed_in = getattr(request, "app_token", None) is not None
     decision = open_article(request, article) if signed_in else peek(request, article)
     if decision.hidden:  # private to this reader: as absent as an unpublished article
@@ -226,7 +239,7 @@ def get_article(request: HttpRequest, response: HttpResponse, article_id: int) -
 @api.get(
     "/me",
     auth=app_token,
-    response={200: MeOut, 401: ErrorEnvelope, 429: ErrorEnvelope},
+    response={200: MeOut, 401: ErrorEnvelope, 403: ErrorEnvelope, 429: ErrorEnvelope},
     summary="The signed-in reader and what their subscription includes",
     tags=["account"],
 )

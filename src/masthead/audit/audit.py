@@ -129,6 +129,7 @@ class Audit:
         for kind, test in (
             ("tag", lambda p: p.startswith("/tags/")),
             ("search", lambda p: p.startswith("/search/")),
+            ("personal feed", lambda p: p.startswith("/feeds/private/")),
             ("feed", lambda p: p.startswith("/feeds/") or p.endswith(("/rss/", "/atom/"))),
             ("robots", lambda p: p == "/robots.txt"),
             ("openapi", lambda p: p.endswith("openapi.json")),
@@ -266,7 +267,7 @@ class Audit:
                 self.exhaust(persona, live)
             for persona in personas:
                 expect = Expectations(persona, self.articles, chrome)
-                for path in doors:
+                for path in [*doors, *persona.doors]:
                     self.check(persona, expect, path)
                 for article in self.articles:
                     for phrase in search_phrases(article, expect):

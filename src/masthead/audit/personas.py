@@ -23,7 +23,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, login
 from django.http import HttpRequest, HttpResponse
 
-from masthead.accounts.actions import issue_app_token
+from masthead.accounts.actions import (
+    issue_app_token,
+    issue_personal_token,
+    revoke_personal_token,
+)
+from masthead.accounts.models import AccountEvent, PersonalToken
 from masthead.core import clock
 from masthead.metering.identity import (
     COOKIE_SALT,
@@ -68,6 +73,7 @@ class Persona:
     token: bool = False  # an app client: Authorization: Bearer <token>
     exhaust: str | None = None  # "page" or "api": spend the meter before the walk
     only: str = ""  # reads only addresses under this prefix (the app client: the API)
+    doors: list[str] = field(default_factory=list)  # addresses only this persona knows
     jar: http.cookiejar.CookieJar = field(default_factory=http.cookiejar.CookieJar)
 
     def identity(self) -> ReaderIdentity:
@@ -95,12 +101,14 @@ class Cast:
         self.sessions: list[str] = []
         self.meter_keys: set[str] = set()
         self.missing: list[str] = []
+        self.personal_tokens: list[PersonalToken] = []
 
     def build(self) -> list[Persona]:
         reader = self._user("registered")
         exhausted = self._user("exhausted")
         app = self._user("app")
         staff = self._user("staff", staff=True)
+        states: dict[str, Any] = {}
         personas = [
             Persona("fresh anonymous", fresh_each_time=True),
             self._with_cookie(Persona("exhausted anonymous", exhaust="page")),
@@ -112,6 +120,7 @@ class Cast:
             if user is None:
                 self.missing.append(name)
                 continue
+            states[name] = user
             personas.append(self._signed_in(Persona(name, user=user)))
         _, raw = issue_app_token(app, name="paywall audit", now=clock.now())
         personas += [
@@ -133,7 +142,61 @@ class Cast:
                 )
             ),
         ]
+        return personas + self._personal(states)
+
+    def _personal(self, states: dict[str, Any]) -> list[Persona]:
+        """Personal tokens (decision 0031): a lapsed subscriber's private feed and API token
+        (what `decide` lets the owner read without counting), and a subscriber's revoked
+        token and feed-only token used on the API (as anonymous: nothing gated at all)."""
+        personas: list[Persona] = []
+        lapsed, subscriber = states.get("lapsed subscriber"), states.get("subscriber")
+        if lapsed is not None:
+            raw = self._personal_token(lapsed, "feed")
+            personas.append(
+                Persona(
+                    "personal feed (lapsed subscriber)",
+                    user=lapsed,
+                    only="/feeds/private/",
+                    doors=[f"/feeds/private/{raw}/"],
+                )
+            )
+            raw = self._personal_token(lapsed, "api")
+            personas.append(
+                Persona(
+                    "personal token (api, lapsed subscriber)",
+                    user=lapsed,  # a personal token never meters: the API only peeks
+                    only="/api/",
+                    headers={"Authorization": f"Bearer {raw}"},
+                )
+            )
+        if subscriber is not None:
+            raw = self._personal_token(subscriber, "feed", revoke=True)
+            personas.append(
+                Persona(
+                    "personal feed (revoked)",
+                    fresh_each_time=True,
+                    only="/feeds/private/",
+                    doors=[f"/feeds/private/{raw}/"],
+                )
+            )
+            raw = self._personal_token(subscriber, "feed")
+            personas.append(
+                Persona(
+                    "personal token (feed scope) on the api",
+                    fresh_each_time=True,
+                    only="/api/",
+                    headers={"Authorization": f"Bearer {raw}"},
+                )
+            )
         return personas
+
+    def _personal_token(self, owner: Any, scope: str, *, revoke: bool = False) -> str:
+        now = clock.now()
+        token, raw = issue_personal_token(owner, name="paywall audit", scopes=[scope], now=now)
+        self.personal_tokens.append(token)
+        if revoke:
+            revoke_personal_token(token, now=now)
+        return raw
 
     # -- credentials -------------------------------------------------------------------------
     def _user(self, role: str, *, staff: bool = False) -> Any:
@@ -196,6 +259,12 @@ class Cast:
             for key in keys:
                 for name in store.client.scan_iter(match=f"{store.prefix}:meter:{{{key}}}:*"):
                     store.client.delete(name)
+        for token in self.personal_tokens:
+            # The audit's own tokens and their history rows go, on whoever's account they were.
+            AccountEvent.objects.filter(
+                user_id=token.user_id, detail__startswith=str(token)
+            ).delete()
+            token.delete()
         for user in self.users:
             user.delete()
 

@@ -83,6 +83,11 @@ def _redis() -> redis.Redis:
     return _clients[url]
 
 
+def redis_client() -> redis.Redis:
+    """The shared Redis client this module uses (for other guards kept beside the limits)."""
+    return _redis()
+
+
 def _count_redis(key: str, ttl: int) -> int | None:
     try:
         pipe = _redis().pipeline(transaction=True)

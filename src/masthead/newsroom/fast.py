@@ -49,7 +49,18 @@ RequestHook = Callable[[HttpRequest], HttpResponse | None]
 ResponseHook = Callable[[HttpRequest, HttpResponse], HttpResponse]
 
 # Prefixes the narrow path never answers (nothing under them is an article or a listing).
-NEVER = ("/admin/", "/django-admin/", "/api/", "/accounts/", "/account/", "/checkout/", "/-/")
+# /feeds/private/: a personal token's feed is one reader's (decision 0031), never the
+# narrow path's.
+NEVER = (
+    "/admin/",
+    "/django-admin/",
+    "/api/",
+    "/accounts/",
+    "/account/",
+    "/checkout/",
+    "/-/",
+    "/feeds/private/",
+)
 
 
 def _not_reached(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called

@@ -19,7 +19,14 @@ from django.template.loader import render_to_string
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 from wagtail.blocks import StreamValue
 
-from masthead.access.doors import anyone, mark_shared, peek, visible_blocks
+from masthead.access.doors import (
+    anyone,
+    mark_reader_dependent,
+    mark_shared,
+    peek,
+    peek_for,
+    visible_blocks,
+)
 from masthead.core.links import absolute
 from masthead.newsroom import listing
 from masthead.newsroom.article_view import body_blocks
@@ -50,6 +57,7 @@ class FeedScope:
     section: Any
     limit: int
     feed_path: str = ""
+    reader: Any = None  # the personal feed's owner (a ReaderIdentity)
 
 
 class ArticleFeed(Feed):
@@ -146,3 +154,55 @@ def _without_images(item: Any) -> _TextBody:
 
 class AtomArticleFeed(ArticleFeed):
     feed_type = Atom1Feed
+
+
+class PersonalArticleFeed(ArticleFeed):
+    """One reader's private full-text RSS feed (decision 0031), reached through a personal
+    token: the site's latest articles, each item cut where `access.decide` says, for the
+    token's owner, at fetch time, without counting a read (`peek_for`). In full what they may
+    read in full (a subscriber: everything; a registered reader: free articles); the preview
+    blocks of the rest. Never shared: private, no-store, whatever the decisions were."""
+
+    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            item_count(request)
+        except BadFeedParameter as exc:
+            return mark_reader_dependent(listing.bad_request(request, str(exc)))
+        response = Feed.__call__(self, request, *args, **kwargs)
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return mark_reader_dependent(response)
+
+    def get_object(self, request: HttpRequest, reader: Any = None) -> FeedScope:  # type: ignore[override]
+        return FeedScope(
+            section=None,
+            limit=item_count(request),
+            feed_path=request.path,
+            reader=reader,
+        )
+
+    def title(self, obj: FeedScope) -> str:
+        return f"{settings.SITE_NAME}: your full-text feed"
+
+    def description(self, obj: FeedScope) -> str:
+        return f"The latest articles from {settings.SITE_NAME}, as your account reads them."
+
+    subtitle = description
+
+    def items(self, obj: FeedScope) -> list[Any]:
+        items = super().items(obj)
+        for item in items:
+            item.feed_reader = obj.reader
+        return items
+
+    def item_description(self, item: Any) -> str:
+        decision = peek_for(item.feed_reader, item, screen=getattr(item, "feed_screen", None))
+        blocks = visible_blocks(_without_images(item), decision)
+        return render_to_string(
+            "newsroom/feed_item.html",
+            {
+                "item": item,
+                "full_body": body_blocks(item, blocks, {}),
+                "cut": not decision.full,
+                "link": absolute(item.url),
+            },
+        )
