@@ -108,7 +108,8 @@ def unsigned(value: str) -> str:
 
 def normalised(headers: list[tuple[str, str]], *, gzipped: bool = False) -> list[tuple[str, str]]:
     """Headers in order; the reader cookie's value unsigned (its signature carries a time) and
-    its expiry date masked (Max-Age is compared), the request id's value masked (a fresh one per request; its presence is compared)."""
+    its expiry date masked (Max-Age is compared), the request id's value masked (a fresh one
+    per request; its presence is compared)."""
     out = []
     for name, value in headers:
         if name == "X-Request-ID":

@@ -35,12 +35,16 @@ class SubscriptionsConfig(AppConfig):
         # a plan's (its name is shown) retires everyone's. The receivers are module-level
         # functions: a signal holds its receivers weakly, and a function defined in here was
         # collected as soon as ready() returned, so no save retired anything.
-        for model, receiver in ((Subscription, subscription_changed), (Plan, plan_changed)):
+        retiring: tuple[tuple[Any, Any], ...] = (
+            (Subscription, subscription_changed),
+            (Plan, plan_changed),
+        )
+        for sender, receiver in retiring:
             for signal in (post_save, post_delete):
                 signal.connect(
                     receiver,
-                    sender=model,
-                    dispatch_uid=f"reader-state-{model.__name__}-{signal is post_save}",
+                    sender=sender,
+                    dispatch_uid=f"reader-state-{sender.__name__}-{signal is post_save}",
                 )
         # Every process keeps the catalogue stamped with the site generation: a saved offer or
         # plan bumps it (retiring every process's copy) and clears this process's at once.
