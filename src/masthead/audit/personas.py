@@ -95,12 +95,14 @@ class Cast:
         self.sessions: list[str] = []
         self.meter_keys: set[str] = set()
         self.missing: list[str] = []
+        self.staff_user: Any = None  # gives the audit's gift links (staff give without limit)
 
     def build(self) -> list[Persona]:
         reader = self._user("registered")
         exhausted = self._user("exhausted")
         app = self._user("app")
         staff = self._user("staff", staff=True)
+        self.staff_user = staff
         personas = [
             Persona("fresh anonymous", fresh_each_time=True),
             self._with_cookie(Persona("exhausted anonymous", exhaust="page")),
