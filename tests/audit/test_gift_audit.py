@@ -39,11 +39,11 @@ def honouring(standing: Standing):
         if gift is None or request.path.startswith("/api/"):
             return None
         for page in ArticlePage.objects.live():
-            if page.url == request.path or f"{page.url}print/" == request.path:
-                if gift.standing(page.pk, _now()) is standing:
-                    response.content = response.content.replace(
-                        b"</body>", gated_html(page.title).encode() + b"</body>", 1
-                    )
+            at_page = request.path in {page.url, f"{page.url}print/"}
+            if at_page and gift.standing(page.pk, _now()) is standing:
+                response.content = response.content.replace(
+                    b"</body>", gated_html(page.title).encode() + b"</body>", 1
+                )
         return None
 
     return rewrite
