@@ -3,6 +3,8 @@ door that honours an expired, revoked or misdirected gift is a leak."""
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import pytest
 
 from masthead.gifts.models import GiftLink
@@ -39,7 +41,8 @@ def honouring(standing: Standing):
         if gift is None or request.path.startswith("/api/"):
             return None
         for page in ArticlePage.objects.live():
-            at_page = request.path in {page.url, f"{page.url}print/"}
+            url = urlparse(page.get_url() or "").path
+            at_page = request.path in {url, f"{url}print/"}
             if at_page and gift.standing(page.pk, _now()) is standing:
                 response.content = response.content.replace(
                     b"</body>", gated_html(page.title).encode() + b"</body>", 1

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from masthead.access.decision import is_free_for_everyone
+from masthead.access.levels import AccessLevel
 from masthead.audit.corpus import Article
 from masthead.core import clock
 from masthead.gifts import actions
@@ -27,7 +28,9 @@ class GiftDoor:
 
 def gated(articles: list[Article]) -> list[Article]:
     live = [a for a in articles if a.live and a.path and not a.restrictions]
-    return [a for a in live if not is_free_for_everyone(a.page)]
+    # Subscribers-only first: gated for every reader without a subscription, meter or not.
+    found = [a for a in live if not is_free_for_everyone(a.page)]
+    return sorted(found, key=lambda a: a.page.access_level != AccessLevel.SUBSCRIBERS)
 
 
 def give(giver: Any, articles: list[Article]) -> list[tuple[str, GiftDoor]]:
