@@ -20,7 +20,7 @@ from masthead.metering.policy import current_policy
 
 @dataclass(frozen=True)
 class GiftDoor:
-    kind: str  # "gift link, valid" and so on: how the audit reports it
+    kind: str  # "gift (valid)", "gift api (revoked)" and so on: how the audit reports it
     article: Article  # the article the door opens for reading
     gift: GiftPass
     api: bool  # the API detail (which only peeks without a token)
@@ -59,7 +59,7 @@ def give(giver: Any, articles: list[Article]) -> list[tuple[str, GiftDoor]]:
         query = f"?{GIFT_PARAMETER}={made.token}"
         for suffix, api in (("", False), ("print/", False)):
             path = article.path.rstrip("/") + "/" + suffix + query
-            doors.append((path, GiftDoor(f"gift link, {label}", article, gift, api)))
+            doors.append((path, GiftDoor(f"gift ({label})", article, gift, api)))
         api_path = f"/api/v1/articles/{article.page.pk}{query}"
-        doors.append((api_path, GiftDoor(f"gift link, {label} (api)", article, gift, True)))
+        doors.append((api_path, GiftDoor(f"gift api ({label})", article, gift, True)))
     return doors
