@@ -40,6 +40,8 @@ def test_a_subscriber_gives_an_article_and_a_fresh_reader_opens_it(
     page.get_by_role("button", name="Sign In").click()
     page.goto(f"{live_server.url}{article.url}")
     assert "You have 3 gifts left this month." in page.inner_text("main")
+    _no_violations(axe, page)
+    screenshot(page, "gift-article-subscriber-1280")
     page.get_by_role("button", name="Gift this article").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Your gift link is ready"
     link = page.get_by_label("Copy the link and send it to someone").input_value()
@@ -52,7 +54,10 @@ def test_a_subscriber_gives_an_article_and_a_fresh_reader_opens_it(
 
     page.goto(f"{live_server.url}/accounts/gifts/")
     assert "The harbour ledger" in page.inner_text("main")
-    _no_violations(axe, page)
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        _no_violations(axe, page)
+        screenshot(page, f"gift-links-{width}")
 
     fresh = browser.new_context()
     reader = fresh.new_page()
