@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "masthead.subscriptions",
     "masthead.billing",
     "masthead.accounts",
+    "masthead.gifts",
     "masthead.api",
     "masthead.audit",
     "masthead.insights",

@@ -19,6 +19,8 @@ def form(**overrides):
         "registered_allowance": "3",
         "preview_blocks": "2",
         "fail_mode": "open",
+        "gift_allowance": "5",
+        "gift_days": "7",
         "copy_left_one": "",
         "copy_left_other": "",
         "copy_last": "",
@@ -47,6 +49,15 @@ def test_staff_change_the_allowance_and_it_applies_at_once(staff_client):
     response = staff_client.post(edit_url(staff_client), form(anonymous_allowance="5"))
     assert response.status_code == 302
     assert current_policy().anonymous_allowance == 5
+
+
+def test_staff_set_the_gift_allowance_and_lifetime(staff_client):
+    response = staff_client.post(edit_url(staff_client), form(gift_allowance="2", gift_days="3"))
+    assert response.status_code == 302
+    assert (current_policy().gift_allowance, current_policy().gift_days) == (2, 3)
+    refused = staff_client.post(edit_url(staff_client), form(gift_days="0"))
+    assert refused.status_code == 200
+    assert current_policy().gift_days == 3
 
 
 def test_an_unknown_placeholder_is_refused_with_a_message(staff_client):

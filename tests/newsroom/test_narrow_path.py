@@ -307,8 +307,10 @@ def test_search_goes_to_the_full_stack_which_counts_it_against_the_limit(apps, p
         {"cookie": f"{settings.SESSION_COOKIE_NAME}=whatever"},
         {"cookie": "messages=whatever"},
         {"HTTP_AUTHORIZATION": "Bearer abc"},
+        {"QUERY_STRING": "gift=abc.def"},
+        {"QUERY_STRING": "utm_source=x&gift=abc.def"},
     ],
-    ids=["post", "session-cookie", "messages-cookie", "authorization"],
+    ids=["post", "session-cookie", "messages-cookie", "authorization", "gift", "gift-later"],
 )
 def test_anything_but_a_signed_out_read_goes_to_the_full_stack(apps, pages, kwargs):
     full, narrow = apps

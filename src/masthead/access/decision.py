@@ -5,8 +5,15 @@
 separate action `masthead.metering.actions.record_read`, which `doors.open_article` calls.
 
 Order of the rules (first match wins): unpublished or private page (hidden), free or
-sponsored article, staff, subscriber, campaign, verified crawler, lapsed reader,
-subscribers-only article, the meter.
+sponsored article, staff, subscriber, campaign, verified crawler, a valid gift link for this
+article, lapsed reader, subscribers-only article, the meter.
+
+A gift (`masthead.gifts.passes.GiftPass`, what the request's `?gift=<token>` names) opens
+its one article in full for anyone, lapsed readers included, and never counts a read. It comes
+after the rules that already give the reader the article (they need no gift), and before
+every rule that would gate it. A gift that expired or was revoked opens nothing: the reader
+gets the decision they would get without it, with `gift_notice` saying why. A gift for
+another article is ignored, as is a token that is not a gift.
 
 This module also owns what "free for everyone" and "the preview length" mean
 (`is_free_for_everyone`, `preview_length`): no other code re-decides either.
@@ -24,6 +31,7 @@ from masthead.access import messages
 from masthead.access.campaigns import active_campaign
 from masthead.access.levels import AccessLevel
 from masthead.access.privacy import Screen
+from masthead.gifts.passes import GiftPass, Standing
 from masthead.metering.identity import ANONYMOUS, ReaderIdentity
 from masthead.metering.models import FailMode, MeterPolicy
 from masthead.metering.policy import current_policy
@@ -56,6 +64,7 @@ class Reason(enum.StrEnum):
     LAPSED_TRIAL = "lapsed_trial"
     LAPSED_SUBSCRIPTION = "lapsed_subscription"
     METER_UNAVAILABLE = "meter_unavailable"
+    GIFT = "gift"  # a valid gift link for this article: full, never counted
 
 
 # Reasons that mean the reader met the meter (an anonymous reader then gets the cookie).
@@ -78,6 +87,8 @@ class Decision:
     counts_read: bool = False
     # The article is behind a Wagtail view restriction this reader passed.
     restricted: bool = False
+    # Why the gift link this request carried opened nothing (expired, revoked); else "".
+    gift_notice: str = ""
 
     @property
     def full(self) -> bool:
@@ -163,17 +174,37 @@ def decide(
     now: datetime,
     consult_meter: bool = True,
     screen: Screen | None = None,
+    gift: GiftPass | None = None,
 ) -> Decision:
     """Pure: may `reader` read `article` at `now`, and what do they see. No writes.
 
     With `consult_meter=False` (doors that must not count, see `doors.peek`) a metered article
     that would count is gated without asking the counter store. `screen` is what the request
     passed of Wagtail's page privacy (`doors.screen_of`); without one, no restriction is passed.
+    `gift` is the gift link the request carries (`doors.gift_of`), whatever its standing.
     """
     settled, restricted = _everyones_rules(article, screen)
     if settled is None:
-        settled = _decide(reader or ANONYMOUS, article, now=now, consult_meter=consult_meter)
+        settled = _decide(
+            reader or ANONYMOUS, article, now=now, consult_meter=consult_meter, gift=gift
+        )
+    settled = with_gift_notice(settled, gift, article, now)
     return replace(settled, restricted=True) if restricted else settled
+
+
+def with_gift_notice(
+    decision: Decision, gift: GiftPass | None, article: Article, now: datetime
+) -> Decision:
+    """`decision` with the notice a reader gets when their gift link for this article no
+    longer works (not on a page hidden from them, nor on one free for everyone, which
+    shared caches keep)."""
+    if gift is None or decision.hidden or decision.free_for_everyone:
+        return decision
+    standing = gift.standing(article.pk, now)
+    notice = {Standing.EXPIRED: messages.gift_expired, Standing.REVOKED: messages.gift_revoked}
+    if standing not in notice:
+        return decision
+    return replace(decision, gift_notice=notice[standing]())
 
 
 def _everyones_rules(article: Article, screen: Screen | None) -> tuple[Decision | None, bool]:
@@ -195,7 +226,12 @@ def free_for_everyone(article: Article, *, screen: Screen | None = None) -> bool
 
 
 def _decide(
-    reader: ReaderIdentity, article: Article, *, now: datetime, consult_meter: bool
+    reader: ReaderIdentity,
+    article: Article,
+    *,
+    now: datetime,
+    consult_meter: bool,
+    gift: GiftPass | None = None,
 ) -> Decision:
     """Rules 2 onwards: the reader's."""
     if reader.is_staff:
@@ -209,6 +245,8 @@ def _decide(
     policy = current_policy()
     if reader.verified_crawler and policy.crawlers_read_in_full:
         return Decision(Level.FULL, Reason.VERIFIED_CRAWLER)
+    if gift is not None and gift.standing(article.pk, now) is Standing.VALID:
+        return Decision(Level.FULL, Reason.GIFT, messages.gift_from(gift.giver_name))
     # A lapsed reader sees what lapsed, and gets no fresh meter on top.
     if entitlement.lapsed is Lapse.TRIAL:
         return gated(policy, Reason.LAPSED_TRIAL, messages.trial_lapsed())

@@ -46,6 +46,8 @@ from masthead.access.decision import (
 from masthead.access.levels import AccessLevel
 from masthead.access.privacy import Screen
 from masthead.core import cdn, clock, events, metrics
+from masthead.gifts import actions as gift_actions
+from masthead.gifts.passes import GiftPass, pass_of
 from masthead.metering.actions import record_read
 from masthead.metering.identity import ANONYMOUS, ReaderIdentity, note_meter_met
 from masthead.metering.policy import current_policy
@@ -78,9 +80,21 @@ def anyone(request: HttpRequest | None = None) -> Screen:
     return screen_of(request).for_nobody() if request is not None else Screen(None)
 
 
+def gift_of(request: HttpRequest | None) -> GiftPass | None:
+    """The gift link this request carries (`?gift=<token>`), read once per request."""
+    return pass_of(request)
+
+
 def open_article(request: HttpRequest, article: Any) -> Decision:
     """The decision for a reader opening `article` (its read recorded), counted by reason."""
-    decision = _open_article(request, article)
+    gift = gift_of(request)
+    decision = _open_article(request, article, gift)
+    if gift is not None:
+        now: datetime = request.masthead_now  # type: ignore[attr-defined]
+        if decision.reason is Reason.GIFT:
+            _opened(request, gift, now)
+        # A decision made again from the meter's record keeps the gift's notice.
+        decision = rules.with_gift_notice(decision, gift, article, now)
     metrics.count_decision(decision.reason)
     note_funnel(reader_of(request), article, decision)
     return decision
@@ -109,19 +123,29 @@ def note_funnel(reader: ReaderIdentity, article: Any, decision: Decision) -> Non
     events.record(name, reader.meter_key, after_commit=False, **props)
 
 
-def _open_article(request: HttpRequest, article: Any) -> Decision:
+def _opened(request: HttpRequest, gift: GiftPass, now: datetime) -> None:
+    """Count the gift's open (once per reader). An anonymous reader gets the reader cookie,
+    which is what a later sign-up is attributed by."""
+    reader = reader_of(request)
+    note_meter_met(request)
+    gift_actions.record_open(
+        gift.gift_id, reader_key=reader.meter_key, user_id=reader.user_id, now=now
+    )
+
+
+def _open_article(request: HttpRequest, article: Any, gift: GiftPass | None) -> Decision:
     reader = reader_of(request)
     now = clock.now()
     screen = screen_of(request)
     # The meter message's offer is judged at the same moment (and costs no second clock read).
     request.masthead_now = now  # type: ignore[attr-defined]
     if rules.get_store().record_is_one_round_trip and reader.meter_key is not None:
-        decision = decide(reader, article, now=now, consult_meter=False, screen=screen)
+        decision = decide(reader, article, now=now, consult_meter=False, screen=screen, gift=gift)
         if decision.reason is Reason.METERED:  # the meter applies: one atomic call decides
             note_meter_met(request)
             return _restricted(_recorded(reader, article, now), decision)
         return decision
-    decision = decide(reader, article, now=now, screen=screen)
+    decision = decide(reader, article, now=now, screen=screen, gift=gift)
     if decision.reason in METER_REASONS:
         note_meter_met(request)
     if not decision.counts_read:
@@ -158,6 +182,7 @@ def peek(request: HttpRequest | None, article: Any, *, screen: Screen | None = N
         now=clock.now(),
         consult_meter=False,
         screen=screen or screen_of(request),
+        gift=gift_of(request),
     )
 
 

@@ -94,3 +94,18 @@ def after_last_free(policy: MeterPolicy, *, registered: bool) -> str:
             more,
         ) % {"count": more}
     return gettext("After this one, the rest of each story is for subscribers.")
+
+
+def gift_from(giver_name: str) -> str:
+    """The note on an article opened through a gift link."""
+    if giver_name:
+        return gettext("%(name)s gave you this article") % {"name": giver_name}
+    return gettext("A subscriber gave you this article")
+
+
+def gift_expired() -> str:
+    return gettext("This gift link has expired, so the article is not a gift any more.")
+
+
+def gift_revoked() -> str:
+    return gettext("This gift link was withdrawn by the reader who gave it.")

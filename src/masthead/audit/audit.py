@@ -25,6 +25,7 @@ from django.conf import settings
 from masthead.access.decision import Reason, decide
 from masthead.audit.corpus import Article, Expectations, load_articles
 from masthead.audit.discovery import discover
+from masthead.audit.gift_doors import GiftDoor, give
 from masthead.audit.personas import Cast, Persona
 from masthead.audit.text import Page, Shingle, shingles_of
 from masthead.core import clock
@@ -81,6 +82,7 @@ class Audit:
         self.cast: Cast | None = None
         self.personas: list[str] = []
         self._overrides: dict[str, str] = {}
+        self._gift_doors: dict[str, GiftDoor] = {}
 
     # -- HTTP -------------------------------------------------------------------------------
     def request(self, persona: Persona, path: str) -> tuple[int, bytes, dict[str, str]]:
@@ -112,6 +114,8 @@ class Audit:
     def door_of(self, path: str) -> tuple[str, Article | None]:
         """The kind of door at `path`, and the article it opens for reading, if any."""
         bare = path.split("?", 1)[0]
+        if path in self._gift_doors:
+            return self._gift_doors[path].kind, self._gift_doors[path].article
         if path in self._overrides:
             return self._overrides[path], self._reading_at(bare)
         if bare in self.by_path:
@@ -173,9 +177,15 @@ class Audit:
         if persona.only and not path.startswith(persona.only):
             return
         door, reading = self.door_of(path)
+        gift_door = self._gift_doors.get(path)
         if door == "api detail" and not persona.token:
             reading = None  # without a token the API only peeks (see api.get_article)
-        blocks = expect.reading(reading) if reading is not None else None
+        if gift_door is not None:
+            # The gift's decision: a reading door, or (the API without a token) a peek.
+            peeks = gift_door.api and not persona.token
+            blocks = expect.reading(gift_door.article, gift_door.gift, counts=not peeks)
+        else:
+            blocks = expect.reading(reading) if reading is not None else None
         status, raw, _ = self.request(persona, path)
         self.reads[(persona.name, door)] += 1
         page = Page(raw, mask=query)
@@ -186,7 +196,8 @@ class Audit:
                 self.findings.append(
                     Finding(door, persona.name, article.title, path, status, leaked)
                 )
-        if reading is not None and blocks is None and door == "article page" and status == 200:
+        full_text_door = door == "article page" or (gift_door is not None and not gift_door.api)
+        if reading is not None and blocks is None and full_text_door and status == 200:
             beyond = self.beyond_cut[reading.page.pk]
             if beyond and page.first_of(beyond) is None:
                 self.blind.append(
@@ -262,7 +273,12 @@ class Audit:
             )
             self.blind += problems
             self.coverage(found)
-            doors = list(dict.fromkeys([*found, *self.article_doors(self.articles)]))
+            self._gift_doors = dict(give(cast.staff_user, self.articles)) if cast.staff_user else {}
+            if not self._gift_doors:
+                self.blind.append("fewer than two gated articles: no gift link was audited")
+            doors = list(
+                dict.fromkeys([*found, *self.article_doors(self.articles), *self._gift_doors])
+            )
             for persona in personas:
                 self.exhaust(persona, live)
             for persona in personas:

@@ -22,6 +22,7 @@ from masthead.access.privacy import Screen
 from masthead.audit.personas import Persona
 from masthead.audit.text import Shingle, all_shingles
 from masthead.core import clock
+from masthead.gifts.passes import GiftPass
 from masthead.newsroom.models import ArticlePage
 
 
@@ -82,14 +83,17 @@ def screen_of(persona: Persona) -> Screen:
     return Screen(request)
 
 
-def shown_blocks(article: Article, persona: Persona, *, reading: bool) -> int | None:
-    """How many body blocks `persona` may see at a door (None: all of them)."""
+def shown_blocks(
+    article: Article, persona: Persona, *, reading: bool, gift: GiftPass | None = None
+) -> int | None:
+    """How many body blocks `persona` may see at a door (None: all of them), carrying `gift`."""
     decision: Decision = decide(
         persona.identity(),
         article.page,
         now=clock.now(),
         consult_meter=reading,
         screen=screen_of(persona),
+        gift=gift,
     )
     if decision.level is Level.FULL:
         return None
@@ -110,9 +114,13 @@ class Expectations:
             a.page.pk: sorted(a.hidden(self.peek[a.page.pk]) - self.allowed) for a in articles
         }
 
-    def reading(self, article: Article) -> int | None:
-        """Blocks shown where the meter counts (article page, print view, API with a token)."""
-        return shown_blocks(article, self.persona, reading=True)
+    def reading(
+        self, article: Article, gift: GiftPass | None = None, *, counts: bool = True
+    ) -> int | None:
+        """Blocks shown where the meter counts (article page, print view, API with a token),
+        or, with `counts=False`, where a door only peeks (the API without a token), carrying
+        the gift link a door's address names."""
+        return shown_blocks(article, self.persona, reading=counts, gift=gift)
 
     def for_door(
         self, reading: Article | None, blocks: int | None = None

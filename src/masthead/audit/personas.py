@@ -102,6 +102,7 @@ class Cast:
         self.meter_keys: set[str] = set()
         self.missing: list[str] = []
         self.personal_tokens: list[PersonalToken] = []
+        self.staff_user: Any = None  # gives the audit's gift links (staff give without limit)
 
     def build(self) -> list[Persona]:
         reader = self._user("registered")
@@ -109,6 +110,7 @@ class Cast:
         app = self._user("app")
         staff = self._user("staff", staff=True)
         states: dict[str, Any] = {}
+        self.staff_user = staff
         personas = [
             Persona("fresh anonymous", fresh_each_time=True),
             self._with_cookie(Persona("exhausted anonymous", exhaust="page")),

@@ -73,6 +73,16 @@ class MeterPolicy(BaseGenericSetting):
             "read gated articles in full. A User-Agent claim alone never does."
         ),
     )
+    gift_allowance = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MaxValueValidator(1000)],
+        help_text=_("Gift links each subscriber may create per calendar month (staff: no limit)."),
+    )
+    gift_days = models.PositiveSmallIntegerField(
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text=_("Days a gift link works after it is created."),
+    )
     copy_left_one = _copy_field(_("Meter message, one article left"))
     copy_left_other = _copy_field(_("Meter message, several articles left"))
     copy_last = _copy_field(_("Meter message, last free article"))
@@ -93,6 +103,10 @@ class MeterPolicy(BaseGenericSetting):
                 FieldPanel("crawlers_read_in_full"),
             ],
             heading=_("Meter"),
+        ),
+        MultiFieldPanel(
+            [FieldPanel("gift_allowance"), FieldPanel("gift_days")],
+            heading=_("Gift links"),
         ),
         MultiFieldPanel(
             [

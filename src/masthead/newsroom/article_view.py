@@ -171,7 +171,9 @@ def _respond(request: HttpRequest, page: Any, decision: Decision, shell: str) ->
         banner = render_to_string("access/campaign_banner.html", {"active_campaign": campaign})
         html = html.replace(SLOTS["banner"], banner)
     meter = (
-        render_to_string("access/meter_message.html", {"decision": decision}, request=request)
+        render_to_string(
+            "access/meter_message.html", {"decision": decision, "page": page}, request=request
+        )
         if SLOTS["meter"] in html
         else ""
     )

@@ -2,13 +2,14 @@
 middleware stack and URL resolver.
 
 `NarrowPath(app)` wraps the full Django WSGI application (`masthead.wsgi`). A request is
-*eligible* when it is a GET or HEAD with no Authorization header and no session or messages
-cookie (see `eligible`). For an eligible request the handlers in `HANDLERS` are asked in
-order; the first `HttpResponse` wins. A handler answers `None` for anything it does not know
-(a URL this process has not seen, a route retired by a publish, a hidden article) and then the
-request goes to the full stack untouched. The article handler reuses the route table, the same
-doors (`open_article`: `decide` and the meter's record), the same shells and the same slot
-filling as the full stack (`article_view.serve`), so the page is the same page.
+*eligible* when it is a GET or HEAD with no Authorization header, no session or messages
+cookie and no gift link (`?gift=`) in its query (see `eligible`). For an eligible request
+the handlers in `HANDLERS` are asked in order; the first `HttpResponse` wins. A handler
+answers `None` for anything it does not know (a URL this process has not seen, a route retired
+by a publish, a hidden article) and then the request goes to the full stack untouched. The
+article handler reuses the route table, the same doors (`open_article`: `decide` and the
+meter's record), the same shells and the same slot filling as the full stack
+(`article_view.serve`), so the page is the same page.
 
 What the full stack's middleware would do to such a request and its response is done by two
 small lists, in the full stack's order: `REQUEST_HOOKS` (input check, security redirect,
@@ -38,6 +39,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import set_script_prefix, set_urlconf
 from django.utils import translation
 
+from masthead.gifts.passes import carries_gift
 from masthead.metering.actions import settle_pending_read
 from masthead.metering.identity import issue_cookie_if_needed
 from masthead.metering.middleware import identify
@@ -247,6 +249,9 @@ def eligible(environ: dict[str, Any]) -> bool:
     if environ.get("REQUEST_METHOD") not in {"GET", "HEAD"} or "HTTP_AUTHORIZATION" in environ:
         return False
     path = environ.get("PATH_INFO", "")
+    # A gift link's page is this reader's (the gift's note, its open counted): full stack.
+    if carries_gift(environ.get("QUERY_STRING", "")):
+        return False
     if path.startswith(NEVER) or path.startswith(settings.STATIC_URL or "/static/"):
         return False
     cookies = environ.get("HTTP_COOKIE", "")
