@@ -107,9 +107,26 @@ def configuration_problems(workers: int | None = None) -> list[str]:
 
 def unapplied_migrations() -> list[str]:
     """Migrations the database still lacks; raises DatabaseError when it cannot be used."""
-    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
-    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    return [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
+    # Every migration of the graph that is not recorded, not only those a plan to the leaves
+    # would run: a plan skips an app whose newest migration is recorded, so a lost record of
+    # an earlier one (a restore, a hand-made fix) would pass unnoticed.
+    loader = MigrationExecutor(connections[DEFAULT_DB_ALIAS]).loader
+    applied = loader.applied_migrations or {}
+    missing = [key for key in loader.graph.nodes if key not in applied]
+    order = {key: index for index, key in enumerate(_in_order(loader.graph))}
+    return [f"{app}.{name}" for app, name in sorted(missing, key=lambda key: order[key])]
+
+
+def _in_order(graph: Any) -> list[tuple[str, str]]:
+    """The graph's migrations, each after those it depends on."""
+    ordered: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for leaf in sorted(graph.leaf_nodes()):
+        for key in graph.forwards_plan(leaf):
+            if key not in seen:
+                seen.add(key)
+                ordered.append(key)
+    return ordered
 
 
 def database_problems() -> list[str]:
