@@ -14,6 +14,7 @@ from masthead.subscriptions import actions
 from masthead.subscriptions.entitlements import entitlement_for
 from masthead.subscriptions.models import Status, Subscription
 from tests import factories
+from tests.subscriptions.conftest import consent_for
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the request commits; its task runs
 DAY = 86400
@@ -59,7 +60,10 @@ def deliver_all(deliver, stripe_double) -> list[dict]:
 
 
 def check_out(client, stripe_double, plan: str = "monthly") -> str:
-    response = client.post(f"/checkout/plan/{plan}/", {"checkout_key": f"checkout-key-for-{plan}"})
+    url = f"/checkout/plan/{plan}/"
+    response = client.post(
+        url, {"checkout_key": f"checkout-key-for-{plan}", **consent_for(client, url)}
+    )
     assert response.status_code == 302
     assert response["Location"].startswith(f"{stripe_double.url}/pay/cs_test_")
     return response["Location"].rsplit("/", 1)[1]

@@ -76,6 +76,7 @@ def test_reader_subscribes_reads_cancels_and_lapses(live_server, page, axe, scre
     page.get_by_label("Expiry date (MM/YY)").fill("12/34")
     page.get_by_label("Security code (CVC)").fill("123")
     no_axe_violations(axe, page)
+    page.get_by_label("I agree to these terms").check()
     page.get_by_role("button", name="Pay $0.99 and subscribe").click()
     assert page.url == f"{base}/account/subscription/"
     account = page.content()
