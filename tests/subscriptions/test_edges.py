@@ -314,7 +314,8 @@ def test_account_page_errors_are_shown_not_raised(client, catalog, reader):
 
 def test_plan_change_with_a_missing_amount_asks_to_confirm(client, catalog, reader):
     paid(catalog, reader, at=clock.now())
-    response = client.post("/account/subscription/change/annual/", {"immediate": "1"})
+    url = "/account/subscription/change/annual/"
+    response = client.post(url, {"immediate": "1", **consent_for(client, url)})
     assert response.status_code == 200
     assert "Please confirm the amount shown below." in response.content.decode()
 
@@ -329,6 +330,7 @@ def test_plan_change_that_cannot_be_paid_is_explained(client, catalog, reader):
             "immediate": "1",
             "charge_minor": preview.charge_minor,
             "credit_minor": preview.credit_minor,
+            **consent_for(client, "/account/subscription/change/annual/"),
         },
         follow=True,
     )

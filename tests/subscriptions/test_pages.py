@@ -212,7 +212,12 @@ def test_change_plan_shows_the_exact_charge_then_applies_it(client, catalog, rea
     # A forged amount is not charged: the reader sees the real amount to confirm again.
     forged = client.post(
         "/account/subscription/change/annual/",
-        {"immediate": "1", "charge_minor": "1", "credit_minor": str(preview.credit_minor)},
+        {
+            "immediate": "1",
+            "charge_minor": "1",
+            "credit_minor": str(preview.credit_minor),
+            **consent_for(client, "/account/subscription/change/annual/"),
+        },
     )
     assert "The amount changed since you looked" in forged.content.decode()
     assert LedgerEntry.objects.count() == 1
@@ -222,6 +227,7 @@ def test_change_plan_shows_the_exact_charge_then_applies_it(client, catalog, rea
             "immediate": "1",
             "charge_minor": str(preview.charge_minor),
             "credit_minor": str(preview.credit_minor),
+            **consent_for(client, "/account/subscription/change/annual/"),
         },
     )
     assert Subscription.objects.get(user=reader).plan == catalog.annual

@@ -670,3 +670,59 @@ def test_evidence_is_for_staff_only(client, catalog):
         assert client.get(url).status_code == 200
     missing = client.get("/django-admin/subscriptions/subscription/999999/evidence.json")
     assert missing.status_code == 404
+
+
+# ---- consent on a plan change ------------------------------------------------------------
+
+CANCEL_TEXT = (
+    "Cancel any time from your account page (Your account, then Subscription); you keep "
+    "access until the end of the period you paid for."
+)
+
+
+def test_a_subscriber_changing_plan_consents_to_the_new_renewal_terms(client, catalog):
+    reader = factories.user()
+    sub = actions.subscribe(reader, plan=catalog.monthly, card=card(reader), now=NOW)
+    client.force_login(reader)
+    url = "/account/subscription/change/annual/"
+    preview = actions.preview_plan_change(sub, catalog.annual, now=NOW)
+    amounts = {
+        "immediate": "1",
+        "charge_minor": str(preview.charge_minor),
+        "credit_minor": str(preview.credit_minor),
+    }
+    refused = client.post(url, amounts)
+    assert "Tick the box to agree to the new renewal terms." in refused.content.decode()
+    assert Subscription.objects.get(pk=sub.pk).plan == catalog.monthly
+    assert LedgerEntry.objects.count() == 1
+    assert not ConsentRecord.objects.exists()
+    client.post(url, {**amounts, **consent_for(client, url)}, HTTP_USER_AGENT=UA)
+    assert Subscription.objects.get(pk=sub.pk).plan == catalog.annual
+    row = ConsentRecord.objects.get()
+    assert (row.subscription_id, row.plan, row.offer, row.user_agent) == (
+        sub.pk,
+        catalog.annual,
+        None,
+        UA,
+    )
+    assert row.terms_text == (
+        f"You pay {preview.charge_text} today and move to Annual now. Your subscription then "
+        "renews automatically at $150 a year, charged to your card every year until you "
+        f"cancel. {CANCEL_TEXT}"
+    )
+
+
+def test_a_scheduled_downgrade_records_its_terms(client, catalog):
+    sub = annual_subscriber(catalog)
+    client.force_login(sub.user)
+    url = "/account/subscription/change/monthly/"
+    client.post(
+        url,
+        {"immediate": "0", "charge_minor": "0", "credit_minor": "0", **consent_for(client, url)},
+    )
+    assert Subscription.objects.get(pk=sub.pk).next_plan == catalog.monthly
+    assert ConsentRecord.objects.get().terms_text == (
+        "Nothing is charged today; you move to Monthly on October 1, 2027. From October 1, "
+        "2027 your subscription renews automatically at $15 a month, charged to your card "
+        f"every month until you cancel. {CANCEL_TEXT}"
+    )

@@ -50,6 +50,24 @@ def terms_text(plan: Plan, offer: Offer | None, *, now: datetime) -> str:
     return f"{first} {then} {terms.how_to_cancel}"
 
 
+def change_terms_text(plan: Plan, preview: Any) -> str:
+    """The terms of a plan change (a `PlanChangePreview`): what is paid today, from when the
+    new plan's price renews, until cancelled, and how to cancel."""
+    every = "month" if plan.interval == Interval.MONTH else "year"
+    if preview.immediate:
+        first = f"You pay {preview.charge_text} today and move to {plan.name} now."
+        then = f"Your subscription then renews automatically at {plan.price_text}"
+    else:
+        day = dateformat.format(timezone.localtime(preview.applies_at), "F j, Y")
+        first = f"Nothing is charged today; you move to {plan.name} on {day}."
+        then = f"From {day} your subscription renews automatically at {plan.price_text}"
+    return (
+        f"{first} {then}, charged to your card every {every} until you cancel. Cancel any "
+        "time from your account page (Your account, then Subscription); you keep access "
+        "until the end of the period you paid for."
+    )
+
+
 def terms_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
