@@ -334,6 +334,18 @@ ANYMAIL = {
     if name.startswith("ANYMAIL_")
 }
 # ---- end of background tasks block ---------------------------------------------------------
+# ---- Renewal compliance (docs/renewals.md, decision 0032) -----------------------------------
+# A notice before each auto-renewal of a yearly plan: sent when the renewal is at most MAX days
+# away (at once if the subscription starts inside the window); the law asks for 15 to 45 days.
+RENEWAL_NOTICE_MIN_DAYS = env_int("MASTHEAD_RENEWAL_NOTICE_MIN_DAYS", 15)
+RENEWAL_NOTICE_MAX_DAYS = env_int("MASTHEAD_RENEWAL_NOTICE_MAX_DAYS", 45)
+if not 0 <= RENEWAL_NOTICE_MIN_DAYS <= RENEWAL_NOTICE_MAX_DAYS:
+    raise ValueError("MASTHEAD_RENEWAL_NOTICE_MIN_DAYS must be between 0 and the MAX days")
+# Monthly plans get no renewal notice (the law's rule is for terms of a year or more).
+RENEWAL_NOTICE_MONTHLY = env_bool("MASTHEAD_RENEWAL_NOTICE_MONTHLY", False)
+# A new plan price applies to a subscriber from their first renewal at least this many days
+# after their price-change notice.
+PRICE_CHANGE_NOTICE_DAYS = env_int("MASTHEAD_PRICE_CHANGE_NOTICE_DAYS", 30)
 
 # Reader cookies: Secure whenever we are not on the demo's plain http.
 SECURE_COOKIES = env_bool("SECURE_COOKIES", PRODUCTION)

@@ -14,6 +14,7 @@ from masthead.subscriptions import actions
 from masthead.subscriptions.entitlements import entitlement_for
 from masthead.subscriptions.models import Status, Subscription
 from tests import factories
+from tests.subscriptions.conftest import consent_for
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the request commits; its task runs
 DAY = 86400
@@ -59,7 +60,10 @@ def deliver_all(deliver, stripe_double) -> list[dict]:
 
 
 def check_out(client, stripe_double, plan: str = "monthly") -> str:
-    response = client.post(f"/checkout/plan/{plan}/", {"checkout_key": f"checkout-key-for-{plan}"})
+    url = f"/checkout/plan/{plan}/"
+    response = client.post(
+        url, {"checkout_key": f"checkout-key-for-{plan}", **consent_for(client, url)}
+    )
     assert response.status_code == 302
     assert response["Location"].startswith(f"{stripe_double.url}/pay/cs_test_")
     return response["Location"].rsplit("/", 1)[1]
@@ -172,7 +176,12 @@ def test_upgrade_is_charged_at_stripe_exactly_as_previewed(
     assert (preview.immediate, preview.credit_minor, preview.charge_minor) == (True, 950, 14050)
     response = client.post(
         "/account/subscription/change/annual/",
-        {"immediate": "1", "charge_minor": "14050", "credit_minor": "950"},
+        {
+            "immediate": "1",
+            "charge_minor": "14050",
+            "credit_minor": "950",
+            **consent_for(client, "/account/subscription/change/annual/"),
+        },
     )
     assert response.status_code == 302
     update = [
@@ -201,6 +210,7 @@ def test_a_declined_upgrade_changes_nothing(client, subscribed, stripe_double, d
             "immediate": "1",
             "charge_minor": str(preview.charge_minor),
             "credit_minor": str(preview.credit_minor),
+            **consent_for(client, "/account/subscription/change/annual/"),
         },
     )
     subscribed.refresh_from_db()
@@ -221,7 +231,12 @@ def test_a_downgrade_changes_the_price_at_stripe_without_charging(
     assert (preview.immediate, preview.charge_minor) == (False, 0)
     client.post(
         "/account/subscription/change/monthly/",
-        {"immediate": "0", "charge_minor": "0", "credit_minor": "0"},
+        {
+            "immediate": "0",
+            "charge_minor": "0",
+            "credit_minor": "0",
+            **consent_for(client, "/account/subscription/change/monthly/"),
+        },
     )
     remote = stripe_double.subscriptions[sub.provider_ref]
     assert remote["items"]["data"][0]["price"]["id"] == "price_monthly"

@@ -161,6 +161,7 @@ def test_offer_sign_up_checkout_and_back_to_the_article(
     page.fill("input[name=number]", "4242 4242 4242 4242")
     page.fill("input[name=expiry]", "12/34")
     page.fill("input[name=cvc]", "123")
+    page.get_by_label("I agree to these terms").check()
     page.get_by_role("button", name="Pay $0.99 and subscribe").click()
     page.wait_for_url(f"{base}{target.url}")
     welcome = page.locator(".site-message", has_text="Continue reading below.")

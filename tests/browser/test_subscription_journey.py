@@ -76,6 +76,18 @@ def test_reader_subscribes_reads_cancels_and_lapses(live_server, page, axe, scre
     page.get_by_label("Expiry date (MM/YY)").fill("12/34")
     page.get_by_label("Security code (CVC)").fill("123")
     no_axe_violations(axe, page)
+    # The renewal terms beside an unchecked box; paying without it is refused.
+    box = page.get_by_label("I agree to these terms")
+    assert not box.is_checked()
+    assert "renews automatically at $15 a month" in page.locator("#consent-terms").inner_text()
+    page.get_by_role("button", name="Pay $0.99 and subscribe").click()
+    assert "Tick the box to agree" in page.locator("#consent-error").inner_text()
+    assert page.get_by_label("Expiry date (MM/YY)").input_value() == "12/34"
+    no_axe_violations(axe, page)
+    screenshot(page, "checkout-consent-refused")
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("Security code (CVC)").fill("123")
+    page.get_by_label("I agree to these terms").check()
     page.get_by_role("button", name="Pay $0.99 and subscribe").click()
     assert page.url == f"{base}/account/subscription/"
     account = page.content()

@@ -68,3 +68,12 @@ def catalog(db: Any) -> Catalog:
 
 def card(user: Any, number: str = TEST_CARD_SUCCEEDS, now: datetime = NOW) -> SavedCard:
     return TestProvider().save_card(user, CardDetails(number, 12, 2030, "123"), now=now)
+
+
+def consent_for(client: Any, url: str) -> dict[str, str]:
+    """What a reader's browser sends after ticking the renewal-terms box on `url`'s page:
+    the box and the hash of the terms the page showed ({} when the page shows none)."""
+    import re
+
+    found = re.search(r'name="terms_hash" value="([0-9a-f]{64})"', client.get(url).content.decode())
+    return {"consent": "yes", "terms_hash": found[1]} if found else {}

@@ -93,3 +93,20 @@ def test_two_workers_expiring_the_same_trial_write_one_history_row():
         "trial_reminder",
         "expired",
     ]
+
+
+def test_two_notice_job_runs_at_once_send_one_renewal_notice():
+    from masthead.core.models import OutboxEmail
+    from masthead.subscriptions.jobs import due_renewal_notices, renewal_notice_one
+    from masthead.subscriptions.models import RenewalNotice
+
+    catalog = make_catalog()
+    reader = factories.user()
+    sub = actions.subscribe(reader, plan=catalog.annual, card=card(reader), now=NOW)
+    at = sub.current_period_end - timedelta(days=30)
+    keys = [item.key for item in due_renewal_notices(at)]
+    assert keys == [str(sub.pk)]
+    results = in_parallel(4, lambda _: renewal_notice_one(keys[0], at))
+    assert sorted(results) == [0, 0, 0, 1], results
+    assert RenewalNotice.objects.filter(subscription=sub).count() == 1
+    assert OutboxEmail.objects.filter(kind="subscriptions.renewal_notice").count() == 1

@@ -19,7 +19,7 @@ from masthead.core import clock
 from masthead.subscriptions import actions, emails
 from masthead.subscriptions.models import EventKind, Offer, OfferKind, Plan, Status, Subscription
 from tests import factories
-from tests.subscriptions.conftest import NOW, card
+from tests.subscriptions.conftest import NOW, card, consent_for
 
 pytestmark = pytest.mark.django_db
 GOOD_CARD = {"number": "4242 4242 4242 4242", "expiry": "12/34", "cvc": "123"}
@@ -275,7 +275,8 @@ def test_checkout_whose_payment_is_still_unknown_keeps_the_form_key(
         raise TimeoutError("slow bank")
 
     monkeypatch.setattr(TestProvider, "charge", timing_out)
-    response = client.post("/checkout/plan/monthly/", {"checkout_key": "p" * 32, **GOOD_CARD})
+    url = "/checkout/plan/monthly/"
+    response = client.post(url, {"checkout_key": "p" * 32, **GOOD_CARD, **consent_for(client, url)})
     html = response.content.decode()
     assert PaymentPending().args[0].replace("'", "&#x27;") in html
     assert 'value="' + "p" * 32 + '"' in html
@@ -313,7 +314,8 @@ def test_account_page_errors_are_shown_not_raised(client, catalog, reader):
 
 def test_plan_change_with_a_missing_amount_asks_to_confirm(client, catalog, reader):
     paid(catalog, reader, at=clock.now())
-    response = client.post("/account/subscription/change/annual/", {"immediate": "1"})
+    url = "/account/subscription/change/annual/"
+    response = client.post(url, {"immediate": "1", **consent_for(client, url)})
     assert response.status_code == 200
     assert "Please confirm the amount shown below." in response.content.decode()
 
@@ -328,6 +330,7 @@ def test_plan_change_that_cannot_be_paid_is_explained(client, catalog, reader):
             "immediate": "1",
             "charge_minor": preview.charge_minor,
             "credit_minor": preview.credit_minor,
+            **consent_for(client, "/account/subscription/change/annual/"),
         },
         follow=True,
     )
@@ -365,7 +368,8 @@ def test_card_and_checkout_pages_under_stripe_send_the_reader_to_stripe(
     monkeypatch.setattr(
         StripeProvider, "start_checkout", lambda self, **kw: "https://checkout.stripe.test/s"
     )
-    response = client.post("/checkout/plan/monthly/", {"checkout_key": "s" * 32})
+    url = "/checkout/plan/monthly/"
+    response = client.post(url, {"checkout_key": "s" * 32, **consent_for(client, url)})
     assert response.status_code == 302
     assert response["Location"] == "https://checkout.stripe.test/s"
 

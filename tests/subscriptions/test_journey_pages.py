@@ -9,6 +9,7 @@ import pytest
 
 from masthead.subscriptions import actions
 from tests import factories
+from tests.subscriptions.conftest import consent_for
 
 pytestmark = pytest.mark.django_db
 
@@ -64,9 +65,8 @@ def test_checkout_states_today_the_full_price_date_and_how_to_cancel(client, cat
 def test_after_paying_the_reader_returns_to_the_article_to_continue_reading(client, catalog):
     article = factories.article("Harbour lights", body=factories.paragraphs(6))
     client.force_login(factories.user("reader@example.com"))
-    response = client.post(
-        f"/checkout/offer/one-month/?next={article.url}", {"checkout_key": "k" * 32, **GOOD_CARD}
-    )
+    url = f"/checkout/offer/one-month/?next={article.url}"
+    response = client.post(url, {"checkout_key": "k" * 32, **GOOD_CARD, **consent_for(client, url)})
     assert response.status_code == 302
     assert response["Location"] == article.url
     html = client.get(article.url).content.decode()
@@ -78,9 +78,8 @@ def test_after_paying_the_reader_returns_to_the_article_to_continue_reading(clie
 
 def test_checkout_never_sends_the_reader_to_another_host(client, catalog):
     client.force_login(factories.user("reader@example.com"))
-    response = client.post(
-        "/checkout/offer/one-month/?next=//evil.example/", {"checkout_key": "k" * 32, **GOOD_CARD}
-    )
+    url = "/checkout/offer/one-month/?next=//evil.example/"
+    response = client.post(url, {"checkout_key": "k" * 32, **GOOD_CARD, **consent_for(client, url)})
     assert response["Location"] == "/account/subscription/"
 
 

@@ -13,7 +13,7 @@ from masthead.core import clock
 from masthead.subscriptions import actions
 from masthead.subscriptions.models import Status, Subscription
 from tests import factories
-from tests.subscriptions.conftest import card
+from tests.subscriptions.conftest import card, consent_for
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,8 @@ GOOD_CARD = {"number": "4242 4242 4242 4242", "expiry": "12/34", "cvc": "123"}
 
 
 def checkout(client, url, key="a" * 32, **fields):
-    return client.post(url, {"checkout_key": key, **GOOD_CARD, **fields})
+    agreed = consent_for(client, url)
+    return client.post(url, {"checkout_key": key, **GOOD_CARD, **agreed, **fields})
 
 
 @pytest.fixture
@@ -211,7 +212,12 @@ def test_change_plan_shows_the_exact_charge_then_applies_it(client, catalog, rea
     # A forged amount is not charged: the reader sees the real amount to confirm again.
     forged = client.post(
         "/account/subscription/change/annual/",
-        {"immediate": "1", "charge_minor": "1", "credit_minor": str(preview.credit_minor)},
+        {
+            "immediate": "1",
+            "charge_minor": "1",
+            "credit_minor": str(preview.credit_minor),
+            **consent_for(client, "/account/subscription/change/annual/"),
+        },
     )
     assert "The amount changed since you looked" in forged.content.decode()
     assert LedgerEntry.objects.count() == 1
@@ -221,6 +227,7 @@ def test_change_plan_shows_the_exact_charge_then_applies_it(client, catalog, rea
             "immediate": "1",
             "charge_minor": str(preview.charge_minor),
             "credit_minor": str(preview.credit_minor),
+            **consent_for(client, "/account/subscription/change/annual/"),
         },
     )
     assert Subscription.objects.get(user=reader).plan == catalog.annual
@@ -295,7 +302,7 @@ def test_another_reader_or_staff_cannot_see_or_change_the_owners_subscription(cl
     assert "owner@example.com" not in page and receipt.receipt_number not in page
     assert "4242" not in page
     for url in POSTS:
-        client.post(url, {"checkout_key": "d" * 32, **GOOD_CARD})
+        client.post(url, {"checkout_key": "d" * 32, **GOOD_CARD, **consent_for(client, url)})
     assert snapshot(owner) == before
     # what the other reader did only touched their own account
     assert Subscription.objects.get(user=other).plan.slug == "monthly"

@@ -49,3 +49,14 @@ def client_ip(request: HttpRequest) -> str:
         if not is_trusted_proxy(hop):
             return hop
     return hops[0] if hops else remote
+
+
+def coarse_network(address: str) -> str:
+    """The network an address belongs to, coarse enough to say "home" or "office" without
+    keeping the address: an IPv4 /24 or an IPv6 /48 ("unknown" for anything else)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "unknown"
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))

@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -17,8 +18,16 @@ from django.utils.html import format_html
 from masthead.billing.models import EntryKind, LedgerEntry
 from masthead.billing.providers import PaymentError
 from masthead.core import clock
-from masthead.subscriptions import actions
-from masthead.subscriptions.models import Offer, Plan, Subscription, SubscriptionEvent
+from masthead.subscriptions import actions, evidence
+from masthead.subscriptions.models import (
+    ConsentRecord,
+    Offer,
+    Plan,
+    PlanPriceChange,
+    RenewalNotice,
+    Subscription,
+    SubscriptionEvent,
+)
 
 
 class NoDeleteAdmin(admin.ModelAdmin):
@@ -37,10 +46,100 @@ def end_now(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
     messages.success(request, f"Ended {ended}.")
 
 
+class PriceChangeForm(forms.Form):
+    new_price_minor = forms.IntegerField(min_value=0, help_text="Cents (1800 = $18.00).")
+    reason = forms.CharField(widget=forms.Textarea, help_text="Recorded with the change.")
+
+
 @admin.register(Plan)
 class PlanAdmin(NoDeleteAdmin):
-    list_display = ["name", "slug", "price_text", "interval", "ended_at"]
+    list_display = ["name", "slug", "price_text", "interval", "ended_at", "price_tools"]
     actions = [end_now]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # A sold plan's price changes only through "Change the price…", which notifies its
+        # subscribers before the new price applies to them (decision 0032).
+        return ["price_minor", "currency", "interval"] if obj is not None else []
+
+    @admin.display(description="Price")
+    def price_tools(self, obj: Plan) -> str:
+        url = reverse("admin:subscriptions_plan_price", args=[obj.pk])
+        return format_html('<a href="{}">Change the price…</a>', url)
+
+    def get_urls(self) -> list[Any]:
+        own = [
+            path(
+                "<int:pk>/price/",
+                self.admin_site.admin_view(self.price_view),
+                name="subscriptions_plan_price",
+            )
+        ]
+        return own + super().get_urls()
+
+    def price_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_change_permission(request):
+            return redirect("admin:index")
+        plan = get_object_or_404(Plan, pk=pk)
+        form = PriceChangeForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                actions.change_plan_price(
+                    plan,
+                    form.cleaned_data["new_price_minor"],
+                    now=clock.now(),
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except actions.SubscriptionError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request,
+                    "New price saved. New subscribers pay it now; every subscriber on the plan "
+                    "is sent a notice and pays it from their first renewal at least "
+                    f"{settings.PRICE_CHANGE_NOTICE_DAYS} days after it.",
+                )
+                return redirect("admin:subscriptions_plan_changelist")
+        return render(
+            request,
+            "admin/subscriptions/staff_action.html",
+            {
+                **self.admin_site.each_context(request),
+                "form": form,
+                "title": f"Change the price of {plan} ",
+                "opts": self.model._meta,
+            },
+        )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Evidence rows: listed and read, never added, changed or deleted."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PlanPriceChange)
+class PlanPriceChangeAdmin(ReadOnlyAdmin):
+    list_display = ["plan", "old_price_minor", "new_price_minor", "announced_at", "actor"]
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(ReadOnlyAdmin):
+    list_display = ["consented_at", "user", "plan", "offer", "subscription", "network"]
+    search_fields = ["user__email"]
+
+
+@admin.register(RenewalNotice)
+class RenewalNoticeAdmin(ReadOnlyAdmin):
+    list_display = ["sent_at", "kind", "key", "subscription", "renews_at", "late"]
+    list_filter = ["kind", "late"]
 
 
 @admin.register(Offer)
@@ -100,7 +199,10 @@ class SubscriptionAdmin(NoDeleteAdmin):
     @admin.display(description="Staff")
     def staff_tools(self, obj: Subscription) -> str:
         url = reverse("admin:subscriptions_subscription_staff", args=[obj.pk])
-        return format_html('<a href="{}">Cancel, end or refund…</a>', url)
+        bundle = reverse("admin:subscriptions_subscription_evidence", args=[obj.pk])
+        return format_html(
+            '<a href="{}">Cancel, end or refund…</a> · <a href="{}">Evidence</a>', url, bundle
+        )
 
     def get_urls(self) -> list[Any]:
         own = [
@@ -108,6 +210,16 @@ class SubscriptionAdmin(NoDeleteAdmin):
                 "<int:pk>/staff/",
                 self.admin_site.admin_view(self.staff_view),
                 name="subscriptions_subscription_staff",
+            ),
+            path(
+                "<int:pk>/evidence/",
+                self.admin_site.admin_view(self.evidence_view),
+                name="subscriptions_subscription_evidence",
+            ),
+            path(
+                "<int:pk>/evidence.json",
+                self.admin_site.admin_view(self.evidence_json),
+                name="subscriptions_subscription_evidence_json",
             ),
             path(
                 "grant/",
@@ -162,6 +274,37 @@ class SubscriptionAdmin(NoDeleteAdmin):
                 "opts": self.model._meta,
             },
         )
+
+    def evidence_json(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The evidence bundle as a download (staff with view permission only)."""
+        if not self.has_view_permission(request):
+            return redirect("admin:index")
+        sub = get_object_or_404(Subscription, pk=pk)
+        response = JsonResponse(
+            evidence.bundle(sub, now=clock.now()), json_dumps_params={"indent": 2}
+        )
+        response["Content-Disposition"] = f'attachment; filename="evidence-{sub.pk}.json"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def evidence_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The same bundle, readable (and printable) in the browser."""
+        if not self.has_view_permission(request):
+            return redirect("admin:index")
+        sub = get_object_or_404(Subscription, pk=pk)
+        response = render(
+            request,
+            "admin/subscriptions/evidence.html",
+            {
+                **self.admin_site.each_context(request),
+                "bundle": evidence.bundle(sub, now=clock.now()),
+                "subscription": sub,
+                "title": f"Evidence for subscription {sub.pk}",
+                "opts": self.model._meta,
+            },
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     def grant_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_change_permission(request):

@@ -22,6 +22,7 @@ from masthead.core import clock, events
 from masthead.core.money import format_money
 from masthead.core.redirects import safe_next
 from masthead.subscriptions import actions, stripe_events
+from masthead.subscriptions import consent as consents
 from masthead.subscriptions.entitlements import entitlement_for
 from masthead.subscriptions.models import Offer, OfferKind, Plan, Subscription
 from masthead.subscriptions.offers import checkout_terms, ends_text
@@ -87,13 +88,25 @@ def _checkout(request: HttpRequest, *, plan: Plan, offer: Offer | None) -> HttpR
     if key and Subscription.objects.filter(checkout_key=key, user_id=user.pk).exists():
         # The same form submitted twice (a double click): show the first one's result.
         return redirect("subscriptions:account")
-    error = ""
+    error = consent_error = ""
+    renews = consents.auto_renews(offer)
+    terms_text = consents.terms_text(plan, offer, now=now) if renews else ""
     if request.method == "POST" and refusal is None:
         form: Any = form_class(request.POST, now=now) if form_class else CheckoutForm(request.POST)
-        if form.is_valid():
+        consent = None
+        if renews:
+            consent_error = _consent_error(request, terms_text)
+            if not consent_error:
+                consent = consents.from_request(request, terms_text, now=now)
+        # Without consent nothing is charged; the bound form keeps every non-secret field.
+        if form.is_valid() and not consent_error:
             key = form.cleaned_data["checkout_key"]
             try:
                 if not provider.collects_cards_on_site and needs_card:
+                    if consent is not None:
+                        actions.record_checkout_consent(
+                            user, consent, plan=plan, offer=offer, checkout_key=key
+                        )
                     return redirect(
                         provider.start_checkout(
                             user=user,
@@ -107,11 +120,19 @@ def _checkout(request: HttpRequest, *, plan: Plan, offer: Offer | None) -> HttpR
                 card = provider.save_card(user, form.card(), now=now) if form_class else None
                 if is_trial:
                     assert offer is not None
-                    actions.start_trial(user, offer, now=now, card=card, checkout_key=key)
+                    actions.start_trial(
+                        user, offer, now=now, card=card, checkout_key=key, consent=consent
+                    )
                 else:
                     assert card is not None
                     actions.subscribe(
-                        user, plan=plan, offer=offer, card=card, now=now, checkout_key=key
+                        user,
+                        plan=plan,
+                        offer=offer,
+                        card=card,
+                        now=now,
+                        checkout_key=key,
+                        consent=consent,
                     )
             except (PaymentError, actions.SubscriptionError) as exc:
                 error = str(exc)
@@ -156,10 +177,25 @@ def _checkout(request: HttpRequest, *, plan: Plan, offer: Offer | None) -> HttpR
             "form": form,
             "card_form": form_class is not None,
             "terms": checkout_terms(plan, offer, now=now),
+            "terms_text": terms_text,
+            "terms_hash": consents.terms_hash(terms_text) if renews else "",
+            "consent_error": consent_error,
             "back": safe_next(request.GET.get("next")),
         },
         status=200,
     )
+
+
+def _consent_error(request: HttpRequest, terms_text: str) -> str:
+    """Express consent: the box ticked, next to the very terms the server states now."""
+    if request.POST.get("consent") != "yes":
+        return "Tick the box to agree to the renewal terms before you pay."
+    if request.POST.get("terms_hash") != consents.terms_hash(terms_text):
+        return (
+            "The terms changed since this page was shown. Read them again and tick the box "
+            "to agree."
+        )
+    return ""
 
 
 def _due_today(plan: Plan, offer: Offer | None) -> str:

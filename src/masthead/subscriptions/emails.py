@@ -13,7 +13,16 @@ from masthead.core.mail import queue_email
 
 log = logging.getLogger("masthead.subscriptions")
 
-KINDS = {"welcome", "receipt", "trial_ending", "payment_failed", "cancelled", "expired"}
+KINDS = {
+    "welcome",
+    "receipt",
+    "trial_ending",
+    "payment_failed",
+    "cancelled",
+    "expired",
+    "renewal_notice",
+    "price_notice",
+}
 
 
 def render(kind: str, subscription: Any, **context: Any) -> tuple[str, str]:
@@ -32,13 +41,15 @@ def render(kind: str, subscription: Any, **context: Any) -> tuple[str, str]:
     return subject.strip(), body.strip() + "\n"
 
 
-def on_commit(kind: str, subscription: Any, **context: Any) -> None:
+def on_commit(kind: str, subscription: Any, **context: Any) -> tuple[str, str] | None:
     """Write the e-mail to the outbox in the current transaction: it is sent (by a task, with
-    retries) only if the change it reports commits, and a failed send never loses it."""
+    retries) only if the change it reports commits, and a failed send never loses it.
+    Returns the (subject, body) queued, or None for a reader without an address."""
     assert kind in KINDS, kind
     user = subscription.user
     if not user.email:
-        return
+        return None
     subject, body = render(kind, subscription, **context)
     log.debug("queueing %s e-mail for subscription %s", kind, subscription.pk)
     queue_email(subject=subject, body=body, to=[user.email], kind=f"subscriptions.{kind}")
+    return subject, body

@@ -1,17 +1,26 @@
 """Scheduled jobs: renewals, retries, trial reminders and expiries, each applied at its due
-moment. Each due subscription is its own task (one failure never blocks another renewal);
-idempotent and safe on several workers (see actions.advance)."""
+moment; renewal and price-change notices (docs/renewals.md). Each due subscription is its
+own task (one failure never blocks another renewal); idempotent and safe on several
+workers (see actions.advance)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Q
 
 from masthead.core.jobs import DueItem, register_items
 from masthead.subscriptions import actions
-from masthead.subscriptions.models import TRIAL_REMINDER_BEFORE, Status, Subscription
+from masthead.subscriptions.actions import notices
+from masthead.subscriptions.models import (
+    TRIAL_REMINDER_BEFORE,
+    NoticeKind,
+    PlanPriceChange,
+    RenewalNotice,
+    Status,
+    Subscription,
+)
 
 
 def due_subscriptions(now: datetime) -> list[int]:
@@ -48,3 +57,67 @@ def due_lifecycle_steps(now: datetime) -> Iterable[DueItem]:
 def run_lifecycle(now: datetime) -> int:
     """Advance every due subscription inline (kept for callers of the old job function)."""
     return sum(advance_one(item.key, now) for item in list(due_lifecycle_steps(now)))
+
+
+def renewal_notice_one(key: str, now: datetime) -> int:
+    return int(actions.send_renewal_notice(Subscription(pk=int(key)), now=now) is not None)
+
+
+@register_items("subscriptions.renewal_notices", handle=renewal_notice_one)
+def due_renewal_notices(now: datetime) -> Iterable[DueItem]:
+    """One item per subscription whose renewal notice is due and not yet sent, keyed by the
+    moment it fell due (a new period is a new item); the action re-checks under the lock."""
+    _, at_most = notices.window()
+    subs = (
+        Subscription.objects.filter(
+            status__in=notices.RENEWING,
+            auto_renew=True,
+            current_period_end__gt=now,
+            current_period_end__lte=now + at_most,
+        )
+        .select_related("plan", "next_plan")
+        .order_by("pk")
+    )
+    sent = set(
+        RenewalNotice.objects.filter(subscription__in=subs, kind=NoticeKind.RENEWAL).values_list(
+            "subscription_id", "key"
+        )
+    )
+    for sub in subs:
+        due = notices.renewal_notice_due_at(sub)
+        if due is not None and due <= now and (sub.pk, notices.renewal_key(sub)) not in sent:
+            yield DueItem(key=str(sub.pk), due=due)
+
+
+def price_notice_one(key: str, now: datetime) -> int:
+    change_pk, sub_pk = (int(part) for part in key.split(":"))
+    change = PlanPriceChange.objects.select_related("plan").get(pk=change_pk)
+    notice = actions.send_price_notice(Subscription(pk=sub_pk), change, now=now)
+    return int(notice is not None)
+
+
+# Price changes older than this have long reached every subscriber (a year's term and more).
+PRICE_NOTICE_LOOKBACK = timedelta(days=400)
+
+
+@register_items("subscriptions.price_notices", handle=price_notice_one)
+def due_price_notices(now: datetime) -> Iterable[DueItem]:
+    """One item per (price change, subscriber on its plan who joined before it) not yet told."""
+    changes = PlanPriceChange.objects.filter(
+        announced_at__lte=now, announced_at__gt=now - PRICE_NOTICE_LOOKBACK
+    ).order_by("pk")
+    for change in changes:
+        subs = (
+            Subscription.objects.filter(
+                status__in=notices.RENEWING,
+                auto_renew=True,
+                started_at__lt=change.announced_at,
+                current_period_end__gt=now,
+            )
+            .filter(Q(next_plan=change.plan_id) | Q(next_plan__isnull=True, plan=change.plan_id))
+            .exclude(notices__key=notices.price_key(change))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for sub_pk in subs:
+            yield DueItem(key=f"{change.pk}:{sub_pk}", due=change.announced_at)

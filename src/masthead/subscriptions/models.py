@@ -272,6 +272,8 @@ class EventKind(models.TextChoices):
     TRIAL_REMINDER = "trial_reminder", _("Trial ending reminder sent")
     PROVIDER_SYNC = "provider_sync", _("Updated from the payment provider")
     PAYMENT_RECORDED = "payment_recorded", _("Payment reported by the payment provider")
+    RENEWAL_NOTICE = "renewal_notice", _("Renewal notice sent")
+    PRICE_NOTICE = "price_notice", _("Price change notice sent")
 
 
 class SubscriptionEvent(AppendOnlyModel):
@@ -294,3 +296,92 @@ class SubscriptionEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d} {self.kind} {self.from_status}->{self.to_status}"
+
+
+class ConsentRecord(AppendOnlyModel):
+    """Express consent to an auto-renewing subscription, kept as evidence: the exact terms
+    text shown beside the ticked box (and its SHA-256), when, for what, by whom, from which
+    coarse network (an IPv4 /24 or IPv6 /48, never the address) and which browser.
+
+    Written with the subscription in the same transaction (a Stripe checkout records it when
+    the reader leaves for Stripe, with `subscription` empty and the form's `checkout_key`)."""
+
+    subscription = models.ForeignKey(
+        Subscription, null=True, blank=True, on_delete=models.PROTECT, related_name="consents"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    offer = models.ForeignKey(
+        Offer, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    terms_text = models.TextField()
+    terms_sha256 = models.CharField(max_length=64)
+    consented_at = models.DateTimeField(help_text=_("Business time (the Masthead clock)."))
+    network = models.CharField(max_length=64)
+    user_agent = models.CharField(max_length=300, blank=True)
+    checkout_key = models.CharField(max_length=64, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["consented_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"consent {self.pk} · {self.user} · {self.consented_at:%Y-%m-%d}"
+
+
+class PlanPriceChange(AppendOnlyModel):
+    """Staff changed a plan's price. New subscribers pay the new price at once (they consent
+    to it at checkout); a subscriber already on the plan pays it from their first renewal at
+    least PRICE_CHANGE_NOTICE_DAYS after their notice (`actions.renewal_price`)."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="price_changes")
+    old_price_minor = models.PositiveIntegerField()
+    new_price_minor = models.PositiveIntegerField()
+    announced_at = models.DateTimeField(help_text=_("Business time (the Masthead clock)."))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["announced_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.plan.name}: {self.old_price_minor} -> {self.new_price_minor}"
+
+
+class NoticeKind(models.TextChoices):
+    RENEWAL = "renewal", _("Renewal notice")
+    PRICE_CHANGE = "price_change", _("Price change notice")
+
+
+class RenewalNotice(AppendOnlyModel):
+    """A notice sent to a subscriber, with the exact text: one per subscription period
+    (`renewal-<period>`) or per price change (`price-<change id>`), a database constraint."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="notices")
+    kind = models.CharField(max_length=16, choices=NoticeKind.choices)
+    key = models.CharField(max_length=40)
+    price_change = models.ForeignKey(
+        PlanPriceChange, null=True, blank=True, on_delete=models.PROTECT, related_name="notices"
+    )
+    renews_at = models.DateTimeField(help_text=_("The renewal this notice announces."))
+    price_minor = models.PositiveIntegerField(help_text=_("The price the notice states."))
+    currency = models.CharField(max_length=3)
+    sent_at = models.DateTimeField(help_text=_("Business time (the Masthead clock)."))
+    late = models.BooleanField(
+        default=False, help_text=_("Sent after the window's minimum (the job did not run).")
+    )
+    to_email = models.EmailField(blank=True)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+
+    class Meta:
+        ordering = ["sent_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "key"], name="one_notice_per_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.key} · subscription {self.subscription_id}"

@@ -20,6 +20,7 @@ from masthead.billing.models import EntryKind, LedgerEntry, PaymentMethod
 from masthead.billing.providers import PaymentError, get_provider
 from masthead.core import clock, events
 from masthead.subscriptions import actions
+from masthead.subscriptions import consent as consents
 from masthead.subscriptions.entitlements import entitlement_for
 from masthead.subscriptions.models import Plan, Status, Subscription
 from masthead.subscriptions.offers import live_offers_for
@@ -154,8 +155,17 @@ def change_plan(request: HttpRequest, slug: str) -> HttpResponse:
     except actions.SubscriptionError as exc:
         messages.error(request, str(exc))
         return redirect("subscriptions:account")
-    notice = ""
+    notice = consent_error = ""
     if request.method == "POST":
+        shown = consents.change_terms_text(plan, preview)
+        if request.POST.get("consent") != "yes":
+            consent_error = "Tick the box to agree to the new renewal terms."
+        elif request.POST.get("terms_hash") != consents.terms_hash(shown):
+            consent_error = (
+                "The terms changed since this page was shown. Read them again and tick the "
+                "box to agree."
+            )
+    if request.method == "POST" and not consent_error:
         try:
             expected = actions.PlanChangePreview(
                 plan_id=plan.pk,
@@ -166,7 +176,10 @@ def change_plan(request: HttpRequest, slug: str) -> HttpResponse:
                 applies_at=preview.applies_at,
                 renewal_minor=plan.price_minor,
             )
-            actions.change_plan(sub, plan, now=now, expected=expected, actor=request.user)
+            consent = consents.from_request(request, shown, now=now)
+            actions.change_plan(
+                sub, plan, now=now, expected=expected, actor=request.user, consent=consent
+            )
         except ValueError:
             notice = "Please confirm the amount shown below."
         except actions.PreviewOutdated as exc:
@@ -185,7 +198,15 @@ def change_plan(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "subscriptions/change_plan.html",
-        {"subscription": sub, "plan": plan, "preview": preview, "notice": notice},
+        {
+            "subscription": sub,
+            "plan": plan,
+            "preview": preview,
+            "notice": notice,
+            "consent_error": consent_error,
+            "terms_text": consents.change_terms_text(plan, preview),
+            "terms_hash": consents.terms_hash(consents.change_terms_text(plan, preview)),
+        },
     )
 
 

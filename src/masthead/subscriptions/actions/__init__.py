@@ -6,13 +6,19 @@ its history row, and sends e-mail only on commit.
 Modules by concern: `checkout` (start a subscription), `lifecycle` (what time does),
 `schedule` (what is due when), `changes` (reader choices), `proration` (plan change
 prices), `refunds`, `provider_sync` (mirroring Stripe), `eligibility` (read-only queries),
-`charges` (cards and ledger rows), `reconcile` (settling unknown payments),
+`charges` (cards and ledger rows), `notices` (renewal and price-change notices),
+`reconcile` (settling unknown payments),
 `transitions` (the table). Callers import this package:
 `from masthead.subscriptions import actions; actions.renew(...)`.
 """
 
 from masthead.subscriptions.actions.changes import cancel, change_plan, resume, update_card
-from masthead.subscriptions.actions.checkout import grant_comp, start_trial, subscribe
+from masthead.subscriptions.actions.checkout import (
+    grant_comp,
+    record_checkout_consent,
+    start_trial,
+    subscribe,
+)
 from masthead.subscriptions.actions.eligibility import ever_paid, live_subscription, offer_refusal
 from masthead.subscriptions.actions.errors import (
     IllegalTransition,
@@ -25,6 +31,13 @@ from masthead.subscriptions.actions.lifecycle import (
     record_payment_failure,
     renew,
     send_trial_reminder,
+)
+from masthead.subscriptions.actions.notices import (
+    change_plan_price,
+    renewal_notice_due_at,
+    renewal_price,
+    send_price_notice,
+    send_renewal_notice,
 )
 from masthead.subscriptions.actions.periods import add_months
 from masthead.subscriptions.actions.proration import PlanChangePreview, preview_plan_change
@@ -51,6 +64,7 @@ __all__ = [
     "apply_provider_state",
     "cancel",
     "change_plan",
+    "change_plan_price",
     "create",
     "ever_paid",
     "expire",
@@ -60,11 +74,16 @@ __all__ = [
     "offer_refusal",
     "preview_plan_change",
     "reconcile_payments",
+    "record_checkout_consent",
     "record_payment_failure",
     "record_provider_charge",
     "refund",
     "renew",
+    "renewal_notice_due_at",
+    "renewal_price",
     "resume",
+    "send_price_notice",
+    "send_renewal_notice",
     "send_trial_reminder",
     "start_trial",
     "subscribe",

@@ -11,6 +11,7 @@ from django.db import transaction
 from masthead.billing import payments
 from masthead.billing.models import Payment, PaymentKind, PaymentMethod, PaymentStatus
 from masthead.billing.providers import ChargeFailed, SavedCard, get_provider
+from masthead.subscriptions import consent as consents
 from masthead.subscriptions import emails
 from masthead.subscriptions.actions.charges import (
     record_unplanned,
@@ -95,14 +96,23 @@ def change_plan(
     now: datetime,
     expected: PlanChangePreview | None = None,
     actor: Any = None,
+    consent: consents.Consent | None = None,
 ) -> Subscription:
     """Apply a plan change; with `expected`, refuse if the amount is not what was shown.
+    `consent` (the reader's ticked box for the new renewal terms) is recorded with the
+    change, in its transaction (for an upgrade, when the payment settles).
 
     An upgrade charged now runs in two phases (pending payment keyed
     `sub-<id>-change-<n>`, the provider call with nothing locked, then the new period).
     A subscription Stripe bills is changed at Stripe first (`_change_plan_at_stripe`)."""
     if at_stripe(subscription) is not None:
-        return _change_plan_at_stripe(subscription, plan, now=now, expected=expected, actor=actor)
+        changed = _change_plan_at_stripe(
+            subscription, plan, now=now, expected=expected, actor=actor
+        )
+        if consent is not None:  # Stripe changed first; the evidence follows at once
+            with transaction.atomic():
+                _record_consent(changed, plan, consent)
+        return changed
     with transaction.atomic(durable=True):
         sub = lock(subscription)
         preview = preview_plan_change(sub, plan, now=now)
@@ -111,9 +121,10 @@ def change_plan(
         previous_plan = sub.plan
         scheduled = _schedule_unless_immediate(sub, plan, preview, now=now, actor=actor)
         if scheduled is not None:
+            _record_consent(scheduled, plan, consent)
             return scheduled
         if sub.status == Status.TRIALING:
-            return transition(
+            changed = transition(
                 sub,
                 sub.status,
                 EventKind.PLAN_CHANGED,
@@ -123,6 +134,8 @@ def change_plan(
                 plan=plan,
                 next_plan=None,
             )
+            _record_consent(changed, plan, consent)
+            return changed
         number = sub.period_number + 1
         subject = f"sub-{sub.pk}-change-{number}"
         payment = reusable(subject)
@@ -147,6 +160,7 @@ def change_plan(
                     "credit": preview.credit_minor,
                     "actor": getattr(actor, "pk", None),
                     "end": add_months(now, plan.months).isoformat(),
+                    "consent": consent.as_context() if consent else None,
                 },
                 at=now,
             )
@@ -197,9 +211,16 @@ def settle_plan_change(
             period_number=number,
             paid_periods=sub.paid_periods + 1,
         )
+        if payment.context.get("consent"):
+            _record_consent(sub, plan, consents.Consent.from_context(payment.context["consent"]))
         payments.mark_succeeded(payment, outcome, now=now)
         emails.on_commit("receipt", sub, entry=entry)
         return sub
+
+
+def _record_consent(sub: Subscription, plan: Plan, consent: consents.Consent | None) -> None:
+    if consent is not None:
+        consents.record(consent, user=sub.user, plan=plan, offer=None, subscription=sub)
 
 
 def _outdated(expected: PlanChangePreview | None, preview: PlanChangePreview) -> bool:

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from masthead.billing import payments
 from masthead.billing.models import Payment, PaymentKind, PaymentStatus
 from masthead.billing.providers import SavedCard, get_provider
+from masthead.subscriptions import consent as consents
 from masthead.subscriptions import emails
 from masthead.subscriptions.actions.charges import (
     record_unplanned,
@@ -32,8 +33,10 @@ def start_trial(
     now: datetime,
     card: SavedCard | None = None,
     checkout_key: str | None = None,
+    consent: consents.Consent | None = None,
 ) -> Subscription:
-    """Free days; with a card the trial renews into the plan, without one it expires."""
+    """Free days; with a card the trial renews into the plan, without one it expires.
+    `consent` (the reader's ticked box) is recorded with the subscription."""
     if offer.kind != OfferKind.TRIAL:
         raise SubscriptionError("This offer is not a trial.")
     if offer.card_required and card is None:
@@ -67,6 +70,15 @@ def start_trial(
                 auto_renew=card is not None,
                 checkout_key=checkout_key,
             )
+            if consent is not None:
+                consents.record(
+                    consent,
+                    user=user,
+                    plan=offer.plan,
+                    offer=offer,
+                    subscription=subscription,
+                    checkout_key=checkout_key,
+                )
             emails.on_commit("welcome", subscription)
             return subscription
     except IntegrityError:
@@ -81,6 +93,7 @@ def subscribe(
     plan: Plan | None = None,
     offer: Offer | None = None,
     checkout_key: str | None = None,
+    consent: consents.Consent | None = None,
 ) -> Subscription:
     """Take a plan (at its price) or an introductory offer (its price for its term).
 
@@ -88,7 +101,8 @@ def subscribe(
     retry after a rollback, is the same payment), the provider call with nothing locked,
     then the subscription and its ledger row in a second transaction. The price is the
     server's; a decline raises ChargeFailed and leaves no subscription; an unknown outcome
-    raises PaymentPending and the reconcile job settles it.
+    raises PaymentPending and the reconcile job settles it. `consent` travels in the
+    payment's context and is recorded with the subscription (the reconcile job too).
     """
     if offer is not None:
         if offer.kind != OfferKind.INTRO:
@@ -135,6 +149,7 @@ def subscribe(
                     "offer": offer.pk if offer else None,
                     "checkout_key": checkout_key,
                     "months": plan.months * (offer.intro_periods if offer else 1),
+                    "consent": consent.as_context() if consent else None,
                 },
                 at=now,
             )
@@ -182,6 +197,15 @@ def _start_paid(payment: Payment, outcome: payments.Outcome, *, now: datetime) -
         auto_renew=True,
         checkout_key=checkout_key,
     )
+    if payment.context.get("consent"):
+        consents.record(
+            consents.Consent.from_context(payment.context["consent"]),
+            user=user,
+            plan=plan,
+            offer=offer,
+            subscription=subscription,
+            checkout_key=checkout_key,
+        )
     entry = write_charge(
         subscription,
         amount_minor=payment.amount_minor,
@@ -197,6 +221,15 @@ def _start_paid(payment: Payment, outcome: payments.Outcome, *, now: datetime) -
     emails.on_commit("welcome", subscription)
     emails.on_commit("receipt", subscription, entry=entry)
     return subscription
+
+
+def record_checkout_consent(
+    user: Any, consent: consents.Consent, *, plan: Plan, offer: Offer | None, checkout_key: str
+) -> None:
+    """A checkout on the provider's pages (Stripe): the consent given here, before leaving,
+    kept by the form's key; the subscription arrives later from the provider."""
+    with transaction.atomic():
+        consents.record(consent, user=user, plan=plan, offer=offer, checkout_key=checkout_key)
 
 
 def plan_refusal(user: Any, plan: Plan, offer: Offer | None, *, now: datetime) -> str | None:

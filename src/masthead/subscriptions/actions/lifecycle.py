@@ -12,6 +12,7 @@ from masthead.billing.models import Payment, PaymentKind, PaymentMethod, Payment
 from masthead.billing.providers import ChargeFailed, PaymentPending
 from masthead.subscriptions import emails
 from masthead.subscriptions.actions.charges import record_unplanned, reusable, write_charge
+from masthead.subscriptions.actions.notices import renewal_price
 from masthead.subscriptions.actions.periods import add_months
 from masthead.subscriptions.actions.transitions import allowed, lock, transition
 from masthead.subscriptions.models import (
@@ -67,7 +68,8 @@ def renewal(subscription: Subscription, *, now: datetime, retry_now: bool = Fals
                 user=sub.user,
                 kind=PaymentKind.CHARGE,
                 purpose="renew",
-                amount_minor=plan.price_minor,
+                # A new plan price only once this reader was told in time (decision 0032).
+                amount_minor=renewal_price(sub, plan, start=start),
                 currency=plan.currency,
                 provider=sub.provider,
                 card_ref=card.provider_ref if card else "",

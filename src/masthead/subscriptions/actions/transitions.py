@@ -64,6 +64,9 @@ MOVES: dict[str, frozenset[tuple[str, str]]] = {
     # Money back and provider-confirmed payments change no status.
     EventKind.REFUNDED: frozenset((s, s) for s in _ALL),
     EventKind.PAYMENT_RECORDED: frozenset((s, s) for s in _ALL),
+    # Notices (renewal, price change) change no status.
+    EventKind.RENEWAL_NOTICE: frozenset((s, s) for s in _LIVE),
+    EventKind.PRICE_NOTICE: frozenset((s, s) for s in _LIVE),
     # The provider's copy: created in any state it reports (ended ones too), then moved
     # between the states it reports; it ends through EXPIRED.
     EventKind.PROVIDER_SYNC: frozenset(
