@@ -266,7 +266,8 @@ def _fold_credits(
         Credit(key, labels[key], v["signed_up"], v["trials"], v["paid"], v["rev"])
         for key, v in totals.items()
     ]
-    return sorted(rows, key=lambda r: (-r.paid, -r.trials, -r.signed_up, r.label))
+    # Most paid first; what no article (section, author) earned last.
+    return sorted(rows, key=lambda r: (r.key is None, -r.paid, -r.trials, -r.signed_up, r.label))
 
 
 def _articles_of(credits: list[tuple[Any, str, Fraction, Fraction]]) -> set[int]:

@@ -162,6 +162,7 @@ def funnel_tables(
         )
         for move in m.movements:
             sign = "-" if move.name in ("Contraction", "Churned") else "+"
+            sign = sign if move.amount_minor else ""
             mrr_rows.append(
                 [move.name, m.currency, f"{sign}{_money(move.amount_minor)}", move.subscribers]
             )
@@ -195,7 +196,7 @@ def funnel_tables(
             [[trials.started, trials.paid, _share(trials.rate)]] if trials.started else [],
         ),
         "revenue_per_visitors": (
-            ["currency", "revenue (ledger, net)", "visitors", "revenue per thousand visitors"],
+            ["currency", "net revenue (ledger)", "visitors", "revenue per thousand visitors"],
             [
                 [
                     r.currency,
