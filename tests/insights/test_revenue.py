@@ -329,3 +329,52 @@ def test_the_dashboard_lets_staff_choose_the_rule_and_the_csv_follows(client, re
     response = client.get(URL + "?days=90&rule=nonsense&csv=sections")
     assert response.status_code == 200
     assert response.content.decode() == last
+
+
+def test_a_free_trial_followed_by_a_subscription_counts_as_converted(plans):
+    monthly, _, _, _, free = plans
+    reader = factories.user()
+    sub = actions.start_trial(reader, free, now=on(1))
+    actions.advance(sub, now=on(16))  # ends without a card
+    sub.refresh_from_db()
+    assert sub.status == "expired"
+    quitter = factories.user()
+    actions.start_trial(quitter, free, now=on(2))
+    assert figures.trial_conversion(OCTOBER) == figures.TrialConversion(started=2, paid=0)
+    actions.subscribe(reader, plan=monthly, card=card(reader), now=on(18))
+    assert figures.trial_conversion(OCTOBER) == figures.TrialConversion(started=2, paid=1)
+
+
+def test_the_demo_history_gives_every_revenue_figure_something(settings):
+    from masthead.insights import demo
+    from masthead.subscriptions import demo as subscriptions_demo
+
+    settings.PAYMENT_PROVIDER = "test"
+    subscriptions_demo.load()
+    assert demo.subscriber_history() == demo.SUBSCRIBERS
+    assert demo.subscriber_history() == 0  # once
+    period = figures.last_days(90)
+    (usd,) = figures.mrr(period)
+    moved = {m.name for m in usd.movements if m.amount_minor}
+    # (the demo has no dearer plan to move up to: monthly to annual is a contraction)
+    assert {"New", "Churned", "Contraction", "Reactivation"} <= moved, usd
+    assert usd.end_minor > 0
+    trials = figures.trial_conversion(period)
+    assert trials.started > 0 and 0 < trials.paid < trials.started
+    assert figures.revenue_per_thousand(period, visitors=1000)[0].revenue_minor > 0
+
+
+def test_a_reader_who_comes_and_goes_within_the_period_is_new_and_churned(plans):
+    monthly, *_ = plans
+    reader = factories.user()
+    sub = actions.subscribe(reader, plan=monthly, card=card(reader), now=on(2))
+    actions.cancel(sub, now=on(9), immediately=True)
+    (october,) = figures.mrr(OCTOBER)
+    assert (october.start_minor, october.end_minor) == (0, 0)
+    assert [(m.name, m.amount_minor, m.subscribers) for m in october.movements] == [
+        ("New", 1500, 1),
+        ("Expansion", 0, 0),
+        ("Reactivation", 0, 0),
+        ("Contraction", 0, 0),
+        ("Churned", 1500, 1),
+    ]

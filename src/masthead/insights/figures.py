@@ -6,12 +6,12 @@ Every figure is read from the aggregates (`ReaderDay`, `Conversion`), never from
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Any
 
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
 
 from masthead.core import clock
@@ -325,43 +325,20 @@ def credits_by_author(period: Period, rule: str = LAST) -> list[Credit]:
 PAYING = frozenset({"active", "past_due", "cancelled"})
 
 
-@dataclass
-class _Timeline:
-    user_id: int
-    plan_id: int  # the subscription's plan now (history rows before `plan_id` was kept)
-    events: list[tuple[datetime, str, str, dict[str, Any]]] = field(default_factory=list)
+def _history(until: datetime) -> dict[int, list[tuple[datetime, int, str, str, dict[str, Any]]]]:
+    """Each reader's subscription history rows before `until`, in time order:
+    (at, subscription id, kind, status after, data)."""
+    from masthead.subscriptions.models import SubscriptionEvent
 
-
-def _timelines(until: datetime) -> dict[int, _Timeline]:
-    from masthead.subscriptions.models import Subscription, SubscriptionEvent
-
-    subs = {
-        pk: _Timeline(user, plan)
-        for pk, user, plan in Subscription.objects.values_list("pk", "user_id", "plan_id")
-    }
     rows = (
         SubscriptionEvent.objects.filter(at__lt=until)
         .order_by("at", "pk")
-        .values_list("subscription_id", "at", "kind", "to_status", "data")
+        .values_list("subscription__user_id", "at", "subscription_id", "kind", "to_status", "data")
     )
-    for sub, at, kind, to_status, data in rows.iterator():
-        subs[sub].events.append((at, kind, to_status, data or {}))
-    return subs
-
-
-def _state_at(line: _Timeline, moment: datetime, slugs: dict[str, int]) -> tuple[str, int, bool]:
-    """(status, plan id, has it ever been paid for) just before `moment`."""
-    status, plan, paid = "", None, False
-    for at, kind, to_status, data in line.events:
-        if at >= moment:
-            break
-        status = to_status
-        paid = paid or to_status == "active"
-        if "plan_id" in data:
-            plan = data["plan_id"]
-        elif kind == "plan_changed" and data.get("plan") in slugs:
-            plan = slugs[data["plan"]]
-    return status, plan or line.plan_id, paid
+    readers: dict[int, list[tuple[datetime, int, str, str, dict[str, Any]]]] = defaultdict(list)
+    for user, at, sub, kind, to_status, data in rows.iterator():
+        readers[user].append((at, sub, kind, to_status, data or {}))
+    return readers
 
 
 @dataclass(frozen=True)
@@ -389,14 +366,14 @@ def _minor(twelfths: int) -> int:
 def mrr(period: Period) -> list[Mrr]:
     """MRR at the period's start and end, and the movements between, per currency.
 
-    A subscription's MRR at a moment: its plan's price (a yearly plan's price ÷ 12) while it
+    A subscription's MRR at a moment: its plan's price (a yearly plan's price / 12) while it
     is active, past due or cancelled-but-running and has been paid for at least once; 0 in a
-    trial, complimentary, or expired. Per reader (the sum of their subscriptions):
-    new (0 at start, > 0 at end, never paid before), reactivation (0 at start, > 0 at end, paid
-    before), expansion / contraction (> 0 at both, more / less), churned (> 0 at start, 0 at
-    end). Start + new + expansion + reactivation - contraction - churned = end, exactly in
-    twelfths of a minor unit; each figure is then rounded to the minor unit."""
-    from masthead.subscriptions.models import Plan
+    trial, complimentary, or expired. A reader's MRR is the sum over their subscriptions.
+    Each history row in the period that changes a reader's MRR is one movement: from 0, *new*
+    (never paid before) or *reactivation* (paid before); to 0, *churned*; up, *expansion*;
+    down, *contraction*. So start + new + expansion + reactivation - contraction - churned =
+    end, exactly in twelfths of a minor unit; each figure is then rounded to the minor unit."""
+    from masthead.subscriptions.models import Plan, Subscription
 
     plans = {
         pk: (price * (12 if interval == "month" else 1), currency)
@@ -405,50 +382,66 @@ def mrr(period: Period) -> list[Mrr]:
         )
     }
     slugs = dict(Plan.objects.values_list("slug", "pk"))
-    readers: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
-    paid_before: set[int] = set()
-    currencies: set[str] = set()
-    for line in _timelines(period.until).values():
-        if not line.events:
-            continue
-        for slot, moment in ((0, period.since), (1, period.until)):
-            status, plan, paid = _state_at(line, moment, slugs)
-            value, currency = plans.get(plan, (0, ""))
-            currencies.add(currency)
-            if status in PAYING and paid:
-                readers[(line.user_id, currency)][slot] += value
-            if slot == 0 and paid:
-                paid_before.add(line.user_id)
-    result = []
-    for currency in sorted(c for c in currencies if c):
-        sums = dict.fromkeys(MOVEMENTS, 0)
-        counts = dict.fromkeys(MOVEMENTS, 0)
-        start = end = 0
-        for (user, cur), (before, after) in readers.items():
-            if cur != currency:
-                continue
-            start, end = start + before, end + after
-            if before == 0 and after > 0:
-                name = "Reactivation" if user in paid_before else "New"
-            elif before > 0 and after == 0:
-                name = "Churned"
-            elif after > before:
-                name = "Expansion"
-            elif after < before:
-                name = "Contraction"
-            else:
-                continue
-            sums[name] += abs(after - before)
-            counts[name] += 1
-        result.append(
-            Mrr(
-                currency,
-                _minor(start),
-                _minor(end),
-                [MrrMovement(n, _minor(sums[n]), counts[n]) for n in MOVEMENTS],
-            )
+    current_plan = dict(Subscription.objects.values_list("pk", "plan_id"))
+    sums: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(MOVEMENTS, 0))
+    movers: dict[str, dict[str, set[int]]] = defaultdict(lambda: {n: set() for n in MOVEMENTS})
+    start: dict[str, int] = defaultdict(int)
+    end: dict[str, int] = defaultdict(int)
+    for user, rows in _history(period.until).items():
+        # per subscription: (status, plan id, paid for at least once)
+        subs: dict[int, tuple[str, int, bool]] = {}
+        ever_paid = False
+        before: dict[str, int] = defaultdict(int)
+        counted_start = False
+        for at, sub, kind, to_status, data in rows:
+            if at >= period.since and not counted_start:
+                for currency, value in before.items():
+                    start[currency] += value
+                counted_start = True
+            _, plan, paid = subs.get(sub, ("", current_plan.get(sub, 0), False))
+            if "plan_id" in data:
+                plan = data["plan_id"]
+            elif kind == "plan_changed" and data.get("plan") in slugs:
+                plan = slugs[data["plan"]]
+            subs[sub] = (to_status, plan, paid or to_status == "active")
+            after: dict[str, int] = defaultdict(int)
+            for status, plan_id, was_paid in subs.values():
+                value, currency = plans.get(plan_id, (0, ""))
+                if status in PAYING and was_paid and currency:
+                    after[currency] += value
+            if at >= period.since:
+                for currency in set(before) | set(after):
+                    old, new = before[currency], after[currency]
+                    if old == new:
+                        continue
+                    if old == 0:
+                        name = "Reactivation" if ever_paid else "New"
+                    elif new == 0:
+                        name = "Churned"
+                    else:
+                        name = "Expansion" if new > old else "Contraction"
+                    sums[currency][name] += abs(new - old)
+                    movers[currency][name].add(user)
+            ever_paid = ever_paid or any(paid for _, _, paid in subs.values())
+            before = after
+        if not counted_start:
+            for currency, value in before.items():
+                start[currency] += value
+        for currency, value in before.items():
+            end[currency] += value
+    return [
+        Mrr(
+            currency,
+            _minor(start[currency]),
+            _minor(end[currency]),
+            [
+                MrrMovement(n, _minor(sums[currency][n]), len(movers[currency][n]))
+                for n in MOVEMENTS
+            ],
         )
-    return result
+        for currency in sorted(set(start) | set(end) | set(sums))
+        if currency
+    ]
 
 
 # --- Trial conversion and revenue per thousand visitors --------------------------------------
@@ -465,25 +458,39 @@ class TrialConversion:
 
 
 def trial_conversion(period: Period) -> TrialConversion:
-    """Trials started in the period (a trial_started history row, or the provider's copy
-    created as trialing) and how many of those subscriptions have been paid for since."""
+    """Trials started in the period (a `trial_started` history row, or the provider's copy
+    created as trialing), and how many of those readers have paid since the trial began: the
+    trial renewed into the plan, or the reader subscribed afterwards (a trial without a card
+    ends, and its reader may then subscribe)."""
     from django.db.models import Q
 
     from masthead.subscriptions.models import SubscriptionEvent
 
-    started = set(
+    trials = (
         SubscriptionEvent.objects.filter(at__gte=period.since, at__lt=period.until)
         .filter(
             Q(kind="trial_started") | Q(kind="provider_sync", from_status="", to_status="trialing")
         )
-        .values_list("subscription_id", flat=True)
+        .values_list("subscription_id", "subscription__user_id", "at")
     )
-    paid = set(
+    started = {sub: (user, at) for sub, user, at in trials}
+    first_trial: dict[int, datetime] = {}
+    for user, at in started.values():
+        first_trial[user] = min(at, first_trial.get(user, at))
+    paid_at = (
         SubscriptionEvent.objects.filter(
-            subscription_id__in=started, to_status="active"
-        ).values_list("subscription_id", flat=True)
+            subscription__user_id__in=list(first_trial), to_status="active"
+        )
+        .values("subscription__user_id")
+        .annotate(last=Max("at"))
     )
-    return TrialConversion(len(started), len(paid))
+    paid_users = {
+        r["subscription__user_id"]
+        for r in paid_at
+        if r["last"] >= first_trial[r["subscription__user_id"]]
+    }
+    paid = sum(1 for user, _ in started.values() if user in paid_users)
+    return TrialConversion(len(started), paid)
 
 
 @dataclass(frozen=True)
