@@ -325,6 +325,10 @@ def test_the_dashboard_lets_staff_choose_the_rule_and_the_csv_follows(client, re
     html = client.get(URL + "?days=90&rule=shared").content.decode()
     assert "each of <em>n</em> articles gets 1/<em>n</em>" in html
     assert "rule=shared&amp;csv=articles" in html  # the CSV links carry the chosen rule
+    # Wrong dates fall back to the default period, keeping the chosen rule.
+    wrong = client.get(URL + "?days=&start=2026-01-10&end=2026-01-01&rule=shared")
+    assert wrong.status_code == 200
+    assert "Shared credit:" in wrong.content.decode()
     # An unknown rule falls back to the last article, keeping the period.
     response = client.get(URL + "?days=90&rule=nonsense&csv=sections")
     assert response.status_code == 200

@@ -70,7 +70,7 @@ class PeriodForm(forms.Form):
         return figures.last_days(data.get("days") or 30, today)
 
     def chosen_rule(self) -> str:
-        chosen = self.cleaned_data.get("rule") if self.is_valid() else None
+        chosen = self.data.get("rule")  # kept even when the dates are wrong
         return chosen if chosen in figures.RULES else figures.LAST
 
 
