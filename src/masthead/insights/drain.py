@@ -32,6 +32,7 @@ from masthead.insights.models import (
     ReaderAlias,
     ReaderDay,
     Step,
+    Touch,
 )
 
 log = logging.getLogger("masthead.insights")
@@ -43,6 +44,8 @@ ARTICLE_EVENTS = frozenset(
 METER_WALLS = frozenset({"registration_wall", "meter_exhausted"})
 CONVERSIONS = frozenset({events.SIGNED_UP, events.TRIAL_STARTED, events.FIRST_PAYMENT})
 LOCK_SECONDS = 120
+# The shared attribution rule's window: articles read this long before a conversion.
+SHARED_WINDOW = timedelta(days=30)
 
 
 def steps_of(event: Event) -> int:
@@ -133,7 +136,7 @@ def _aggregate(new: list[Event]) -> None:
             ReaderAlias.objects.get_or_create(anonymous=f"a:{anonymous}", account=event.reader)
     for event in sorted(new, key=lambda e: e.at):
         if event.name in CONVERSIONS:
-            Conversion.objects.create(
+            conversion = Conversion.objects.create(
                 event_id=event.event_id,
                 kind=event.name,
                 reader=event.reader,
@@ -141,6 +144,10 @@ def _aggregate(new: list[Event]) -> None:
                 article_id=last_article_before(event.reader, event.at),
                 offer_id=event.offer_id,
                 amount_minor=int(event.props.get("amount_minor") or 0),
+            )
+            read = articles_read_before(event.reader, event.at)
+            Touch.objects.bulk_create(
+                Touch(conversion=conversion, article_id=article, of=len(read)) for article in read
             )
 
 
@@ -156,6 +163,24 @@ def last_article_before(reader: str, at: datetime) -> int | None:
         .values_list("article_id", flat=True)
         .first()
     )
+
+
+def articles_read_before(reader: str, at: datetime) -> list[int]:
+    """The shared rule: the distinct articles this reader (or the anonymous reader they were)
+    was shown in the 30 days up to the conversion (inclusive), oldest first."""
+    who = [reader, *ReaderAlias.objects.filter(account=reader).values_list("anonymous", flat=True)]
+    rows = (
+        Event.objects.filter(
+            reader__in=who,
+            at__gte=at - SHARED_WINDOW,
+            at__lte=at,
+            name__in=ARTICLE_EVENTS,
+            article_id__isnull=False,
+        )
+        .order_by("at", "pk")
+        .values_list("article_id", flat=True)
+    )
+    return list(dict.fromkeys(int(a) for a in rows if a is not None))
 
 
 def drain(now: datetime | None = None, *, batch: int | None = None) -> int:

@@ -105,3 +105,23 @@ class Conversion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.reader} <- {self.article_id}"
+
+
+class Touch(models.Model):
+    """The shared attribution rule: one row per distinct article the converting reader (or
+    the anonymous reader they were) was shown in the `SHARED_WINDOW_DAYS` before a
+    conversion; each of the conversion's `of` articles is credited 1/`of` of it. Made when
+    the conversion is drained, so it outlives the raw events."""
+
+    conversion = models.ForeignKey(Conversion, on_delete=models.CASCADE, related_name="touches")
+    article_id = models.BigIntegerField()
+    of = models.PositiveIntegerField()  # how many articles share this conversion
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["conversion", "article_id"], name="touch_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.conversion_id} <- {self.article_id} (1/{self.of})"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 from django import forms
@@ -20,7 +21,18 @@ from masthead.core import cdn, clock
 from masthead.insights import figures
 
 PERMISSION = "insights.view_insights"
-CSV_TABLES = ("funnel", "articles", "offers", "churn", "cancel_reasons")
+CSV_TABLES = (
+    "funnel",
+    "articles",
+    "sections",
+    "authors",
+    "offers",
+    "mrr",
+    "trials",
+    "revenue_per_visitors",
+    "churn",
+    "cancel_reasons",
+)
 
 
 class PeriodForm(forms.Form):
@@ -33,6 +45,11 @@ class PeriodForm(forms.Form):
     )
     start = forms.DateField(label="From", required=False, widget=forms.DateInput({"type": "date"}))
     end = forms.DateField(label="To", required=False, widget=forms.DateInput({"type": "date"}))
+    rule = forms.ChoiceField(
+        label="Attribute conversions to",
+        choices=list(figures.RULES.items()),
+        required=False,
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -51,6 +68,10 @@ class PeriodForm(forms.Form):
         if data.get("days") is None and data.get("start") and data.get("end"):
             return figures.Period(data["start"], data["end"])
         return figures.last_days(data.get("days") or 30, today)
+
+    def chosen_rule(self) -> str:
+        chosen = self.data.get("rule")  # kept even when the dates are wrong
+        return chosen if chosen in figures.RULES else figures.LAST
 
 
 def forbidden(request: HttpRequest) -> HttpResponse:
@@ -101,28 +122,90 @@ def _share(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.1f}%"
 
 
-def _money(minor: int) -> str:
-    """Revenue as a plain decimal (a spreadsheet sums it), in the plans' currency."""
-    return f"{minor / 100:.2f}"
+def _money(minor: int | Fraction) -> str:
+    """Revenue as a plain decimal (a spreadsheet sums it), in the plans' currency: integer
+    arithmetic on minor units, a fraction of a minor unit rounded half to even."""
+    whole = round(minor)
+    sign = "-" if whole < 0 else ""
+    return f"{sign}{abs(whole) // 100}.{abs(whole) % 100:02d}"
+
+
+def _count(value: Fraction | int) -> str:
+    """A count; a shared credit (a fraction) to two decimals."""
+    value = Fraction(value)
+    if value.denominator == 1:
+        return str(value.numerator)
+    hundredths = round(value * 100)
+    return f"{hundredths // 100}.{hundredths % 100:02d}"
+
+
+def _credit_rows(rows: list[figures.Credit]) -> list[list[Any]]:
+    return [
+        [r.label, _count(r.signed_up), _count(r.trials), _count(r.paid), _money(r.revenue_minor)]
+        for r in rows
+    ]
+
+
+CREDIT_HEADER = ["sign-ups", "trials", "first payments", "first-payment revenue"]
 
 
 def funnel_tables(
-    period: figures.Period, funnel: list[figures.FunnelRow]
+    period: figures.Period, funnel: list[figures.FunnelRow], rule: str = figures.LAST
 ) -> dict[str, tuple[list[str], list[list[Any]]]]:
-    articles = figures.by_article(period)
     offers = figures.by_offer(period)
+    trials = figures.trial_conversion(period)
+    visitors = funnel[0].readers if funnel else 0
+    mrr_rows: list[list[Any]] = []
+    for m in figures.mrr(period):
+        mrr_rows.append(
+            [f"MRR at {period.start:%Y-%m-%d} (start)", m.currency, _money(m.start_minor), ""]
+        )
+        for move in m.movements:
+            sign = "-" if move.name in ("Contraction", "Churned") else "+"
+            sign = sign if move.amount_minor else ""
+            mrr_rows.append(
+                [move.name, m.currency, f"{sign}{_money(move.amount_minor)}", move.subscribers]
+            )
+        mrr_rows.append(
+            [f"MRR at {period.end:%Y-%m-%d} (end)", m.currency, _money(m.end_minor), ""]
+        )
     return {
         "funnel": (
             ["step", "readers", "of previous step", "lost since previous step"],
             [[r.step, r.readers, _share(r.of_previous), r.drop_off] for r in funnel],
         ),
         "articles": (
-            ["article", "sign-ups", "trials", "first payments", "first-payment revenue"],
-            [[r.label, r.signed_up, r.trials, r.paid, _money(r.revenue_minor)] for r in articles],
+            ["article", *CREDIT_HEADER],
+            _credit_rows(figures.credits_by_article(period, rule)),
+        ),
+        "sections": (
+            ["section", *CREDIT_HEADER],
+            _credit_rows(figures.credits_by_section(period, rule)),
+        ),
+        "authors": (
+            ["author", *CREDIT_HEADER],
+            _credit_rows(figures.credits_by_author(period, rule)),
         ),
         "offers": (
             ["offer", "trials", "first payments", "first-payment revenue"],
             [[r.label, r.trials, r.paid, _money(r.revenue_minor)] for r in offers],
+        ),
+        "mrr": (["what", "currency", "MRR", "subscribers"], mrr_rows),
+        "trials": (
+            ["trials started", "became paid", "trial conversion"],
+            [[trials.started, trials.paid, _share(trials.rate)]] if trials.started else [],
+        ),
+        "revenue_per_visitors": (
+            ["currency", "net revenue (ledger)", "visitors", "revenue per thousand visitors"],
+            [
+                [
+                    r.currency,
+                    _money(r.revenue_minor),
+                    r.visitors,
+                    "" if r.per_thousand_minor is None else _money(r.per_thousand_minor),
+                ]
+                for r in figures.revenue_per_thousand(period, visitors)
+            ],
         ),
         "churn": (["what", "subscriptions"], [[r.kind, r.count] for r in figures.churn(period)]),
         "cancel_reasons": (
@@ -132,6 +215,33 @@ def funnel_tables(
     }
 
 
+def mrr_chart(period: figures.Period) -> list[dict[str, Any]]:
+    """One bar chart per currency: the five movements, each bar its size."""
+    from masthead.core.money import format_money
+
+    charts = []
+    for m in figures.mrr(period):
+        chart = bar_chart(
+            [
+                (
+                    move.name,
+                    move.amount_minor,
+                    ("\N{MINUS SIGN}" if move.name in ("Contraction", "Churned") else "+")
+                    + format_money(move.amount_minor, m.currency),
+                )
+                for move in m.movements
+            ]
+        )
+        chart["currency"] = m.currency
+        chart["start"] = format_money(m.start_minor, m.currency)
+        chart["end"] = format_money(m.end_minor, m.currency)
+        chart["summary"] = ", ".join(
+            f"{move.name} {format_money(move.amount_minor, m.currency)}" for move in m.movements
+        )
+        charts.append(chart)
+    return charts
+
+
 def dashboard(request: HttpRequest) -> HttpResponse:
     return cdn.mark_private(_dashboard(request))
 
@@ -139,11 +249,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def _dashboard(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm(PERMISSION):
         return forbidden(request)
-    form = PeriodForm(request.GET or {"days": "30"})
+    data = request.GET.copy() if request.GET else {"days": "30"}
+    if data.get("rule") not in figures.RULES:
+        data.pop("rule", None)  # an unknown rule falls back to the last article, quietly
+    form = PeriodForm(data)
     today = timezone.localdate(clock.now())
     period = form.period(today)
     funnel = figures.funnel(period)
-    tables = funnel_tables(period, funnel)
+    rule = form.chosen_rule()
+    tables = funnel_tables(period, funnel, rule)
     wanted = request.GET.get("csv")
     if wanted is not None:
         if wanted not in CSV_TABLES:
@@ -179,6 +293,10 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
             "tables": tables,
             "query": query.urlencode(),
             "funnel_summary": ", ".join(f"{r.step} {r.readers}" for r in funnel),
+            "rule": rule,
+            "rule_label": figures.RULES[rule],
+            "shared": rule == figures.SHARED,
+            "mrr_charts": mrr_chart(period),
         },
     )
 

@@ -105,7 +105,8 @@ def _event(
         at=at,
         actor=actor if getattr(actor, "pk", None) else None,
         reason=reason,
-        data=data or {},
+        # The plan in force after the move, so the history alone gives MRR at any moment.
+        data={"plan_id": sub.plan_id, **(data or {})},
     )
     _note_funnel(sub, event, from_status, at=at, reason=reason)
 
