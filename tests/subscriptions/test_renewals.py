@@ -257,7 +257,7 @@ def test_notice_window_edges_46_none_45_sent_once(catalog):
     assert (notice.price_minor, notice.currency, notice.late) == (15000, "USD", False)
     assert notice.sent_at == renews - timedelta(days=45)
     assert notice.to_email == "annual@example.com"
-    assert notice.subject == "Your The Meridian Review subscription renews on October 1, 2027"
+    assert notice.subject == "Your subscription to The Meridian Review renews on October 1, 2027"
     assert (
         "Your Annual subscription to The Meridian Review renews automatically on "
         "October 1, 2027. We will then charge $150 to your card for another year, and every "
@@ -268,7 +268,12 @@ def test_notice_window_edges_46_none_45_sent_once(catalog):
     assert (mail.subject, mail.body, mail.to) == (notice.subject, notice.body, [notice.to_email])
     assert "<html" in mail.html_body.lower()  # plain and HTML, like every subscription e-mail
     event = sub.events.get(kind=EventKind.RENEWAL_NOTICE)
-    assert event.data == {"notice": notice.pk, "key": "renewal-1", "late": False}
+    assert event.data == {
+        "plan_id": sub.plan_id,  # every history row names the plan in force (insights' MRR)
+        "notice": notice.pk,
+        "key": "renewal-1",
+        "late": False,
+    }
 
 
 def test_notice_at_15_days_is_sent_in_time(catalog):
@@ -402,7 +407,7 @@ def test_price_change_notice_and_the_price_it_holds_back(catalog, settings):
     assert notice.renews_at == second_renewal
     told_sooner = RenewalNotice.objects.get(subscription=sooner, kind=NoticeKind.PRICE_CHANGE)
     assert told_sooner.renews_at == add_months(sooner.current_period_end, 12)
-    assert notice.subject == "The price of your The Meridian Review subscription is changing"
+    assert notice.subject == "The price of your subscription to The Meridian Review is changing"
     assert (
         "The price of the Annual plan changes from $150 to $180 a year. For you it applies "
         "from your renewal on October 1, 2028; your renewal on October 1, 2027 is still at "
