@@ -12,21 +12,8 @@ os.environ.setdefault("MASTHEAD_REDIS_PREFIX", f"mhtest-{uuid.uuid4().hex[:8]}")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-def _redis_database_per_xdist_worker() -> None:
-    """Under pytest-xdist each worker gets a Redis database of its own (the base one for gw0,
-    the next for gw1, ...): a test's `cache.clear()` flushes the whole database, which would
-    otherwise wipe the sessions and meters of a test running in the other worker."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    url = os.environ.get("REDIS_URL", "")
-    if not worker.startswith("gw") or not url:
-        return
-    base, _, database = url.rpartition("/")
-    if not base.startswith("redis") or not database.isdigit():
-        return
-    os.environ["REDIS_URL"] = f"{base}/{int(database) + int(worker[2:])}"
-
-
-_redis_database_per_xdist_worker()
+# Under pytest-xdist each worker gets a Redis database of its own: settings.py decides it,
+# since Django reads its settings before this file runs.
 
 
 def pytest_collection_modifyitems(config, items):

@@ -182,6 +182,14 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
+# The test suite on several pytest-xdist workers: each worker uses a Redis database of its own
+# (the given one for gw0, the next for gw1, ...), since a test's `cache.clear()` empties a
+# whole database. Decided here because Django reads these settings before any conftest runs.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if REDIS_URL and _XDIST_WORKER.startswith("gw") and _XDIST_WORKER[2:].isdigit():
+    _base, _, _database = REDIS_URL.rpartition("/")
+    if _base.startswith("redis") and _database.isdigit():
+        REDIS_URL = f"{_base}/{int(_database) + int(_XDIST_WORKER[2:])}"
 # Prefix for every Redis key Masthead writes, so several sites (or test runs) share a server.
 REDIS_KEY_PREFIX = env_str("MASTHEAD_REDIS_PREFIX", "masthead")
 # Seconds a Redis call may take before the cache (or the meter) counts Redis as down.
