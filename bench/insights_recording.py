@@ -84,13 +84,12 @@ def measure(
     return load
 
 
-def events_buffered(env: dict[str, str]) -> int:
+def events_buffered() -> int:
     """What the 'on' run left in the Redis list and no drain has taken yet: a sign that
     recording was on (no worker is started here, so normally every event)."""
-    import redis
+    from masthead.core import events  # Django is set up (metered_article_path)
 
-    client = redis.Redis.from_url(env["REDIS_URL"])
-    return int(client.llen(f"{env['MASTHEAD_REDIS_PREFIX']}:insights:events"))
+    return int(events.client().llen(events.redis_key()))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         step(f"benchmarking {path} for fresh readers (each request is one meter_shown event)")
         off = measure("off", {**env, "MASTHEAD_INSIGHTS": "false"}, path, args, work)
         on = measure("on", {**env, "MASTHEAD_INSIGHTS": "true"}, path, args, work)
-        buffered = events_buffered(env)
+        buffered = events_buffered()
     print()
     print(
         f"Load: wrk, {args.duration} s at {args.connections} connections after a {args.warmup} s "

@@ -12,6 +12,16 @@ IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBa
 
 
 @pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    """Every test starts with an empty cache: allauth's rate limits (one confirmation e-mail per
+    address in 3 minutes), our own counters and cached epochs would otherwise carry over from
+    whichever test ran before in the same worker."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def tasks_run_immediately(settings: Any) -> None:
     settings.TASKS = IMMEDIATE
 

@@ -26,6 +26,7 @@ from masthead.metering import policy as policy_module
 from masthead.metering import stores
 from masthead.metering.identity import COOKIE_SALT
 from tests import factories
+from tests.concurrency import waiting_out_sqlite_locks
 from tests.metering.support import save_policy
 from tests.own_redis import own_redis, redis_settings  # noqa: F401  (fixture)
 
@@ -83,22 +84,10 @@ def forget_process_state() -> None:
 
 
 def save_policy_while_serving(**fields: object) -> None:
-    """On SQLite the live server's threads share this test's in-memory database connection
-    (Django's live server does so for an in-memory database), so a page being rendered can
-    hold a read on the policy's table at the moment of the save: SQLite answers "table is
-    locked" at once, without waiting. A separate database file would wait instead; here the
-    save is retried until the read is over, as staff would press Save again."""
-    from django.db import OperationalError
-
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            save_policy(**fields)
-            return
-        except OperationalError as error:
-            if "locked" not in str(error) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+    """Saved as staff would, while the live server's threads read the policy's table: on
+    SQLite they share this test's in-memory database, which refuses the save at once while a
+    read is open; a database file would wait (tests/concurrency.py)."""
+    waiting_out_sqlite_locks(lambda: save_policy(**fields), seconds=10)
 
 
 @pytest.fixture

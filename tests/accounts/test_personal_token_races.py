@@ -10,7 +10,7 @@ from masthead.accounts import actions, personal
 from masthead.accounts.models import PersonalToken, PersonalTokenUse
 from masthead.core import clock
 from tests import factories
-from tests.subscriptions.test_concurrency import in_parallel
+from tests.concurrency import in_parallel
 
 pytestmark = [
     pytest.mark.postgres,

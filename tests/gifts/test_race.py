@@ -4,19 +4,16 @@ and on SQLite (IMMEDIATE transactions)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import UTC, datetime
 
 import pytest
-from django.conf import settings
-from django.db import OperationalError, connection
 
 from masthead.gifts import actions
 from masthead.gifts.actions import GiftRefused
 from masthead.gifts.models import GiftEvent, GiftLink
 from masthead.newsroom.models import AccessLevel
 from tests import factories
+from tests.concurrency import in_parallel, waiting_out_sqlite_locks
 from tests.gifts import support
 from tests.metering.support import save_policy
 
@@ -25,39 +22,11 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 SEPT_15 = datetime(2026, 9, 15, 12, 0, tzinfo=UTC)
 
 
-def in_parallel(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as exc:  # reported by the assertions below
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def create_waiting_like_sqlite(giver, article):
-    """The action; on SQLite, retried while the table is locked. The test database is SQLite's
-    shared-cache in-memory one, which reports a lock at once instead of waiting out the busy
-    timeout (20 s) that the file database of a real site waits: retrying is that wait."""
-    for _ in range(400):
-        try:
-            return actions.create_gift(giver, article, now=SEPT_15)
-        except OperationalError as error:
-            if settings.USING_POSTGRES or "locked" not in str(error):
-                raise
-            time.sleep(0.005)
-    raise AssertionError("the lock was never released")
+    """The action; on SQLite, retried while the table is locked (tests/concurrency.py)."""
+    return waiting_out_sqlite_locks(
+        lambda: actions.create_gift(giver, article, now=SEPT_15), seconds=2
+    )
 
 
 @pytest.mark.parametrize("racers", [2, 6])

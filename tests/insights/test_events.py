@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from masthead.access import campaigns
 from masthead.access.levels import AccessLevel
-from masthead.core import clock, events, outage
+from masthead.core import clock, events, outage, redis_clients
 from masthead.core import generation as site_generation
 from masthead.core.models import PendingEvent
 from masthead.insights import drain
@@ -66,7 +66,7 @@ def buffer(request, settings, tmp_path) -> Iterator[str]:
         yield "redis"
     finally:
         server.stop()
-        events._clients.clear()
+        redis_clients.forget()
 
 
 def recorded() -> list[tuple[str, str, int | None, str]]:
@@ -153,7 +153,7 @@ def test_the_article_hot_path_writes_no_sql(apps, buffer, settings):  # noqa: F8
 def test_a_redis_outage_drops_the_events_with_one_log_line(apps, settings, caplog):  # noqa: F811
     settings.INSIGHTS_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nobody listens
     settings.INSIGHTS_BATCH = 1
-    events._clients.clear()
+    redis_clients.forget()
     page = factories.article("Outage")
     full, narrow = apps
     warm(full, page.url)
@@ -164,7 +164,7 @@ def test_a_redis_outage_drops_the_events_with_one_log_line(apps, settings, caplo
     lines = [r for r in caplog.records if r.getMessage().startswith("events store is down")]
     assert len(lines) == 1
     assert PendingEvent.objects.count() == 0
-    events._clients.clear()
+    redis_clients.forget()
 
 
 def test_the_drain_is_batch_sized_and_idempotent(buffer, settings):
@@ -304,12 +304,12 @@ def test_redis_drain_survives_a_stopped_server(settings, tmp_path):
     server = OwnRedis(free_port(), str(tmp_path))
     server.start()
     settings.INSIGHTS_REDIS_URL = server.url
-    events._clients.clear()
+    redis_clients.forget()
     events.record(events.ARTICLE_READ, "a:x", after_commit=False, article=1)
     server.stop()
     assert drained() == 0  # dropped, logged, no exception
     assert outage.is_down(events.STORE)
-    events._clients.clear()
+    redis_clients.forget()
 
 
 def test_an_erased_account_leaves_no_raw_events(settings):

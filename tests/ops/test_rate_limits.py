@@ -11,7 +11,7 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
-from masthead.core import outage, ratelimit
+from masthead.core import outage, ratelimit, redis_clients
 from masthead.core.models import RateCounter
 from masthead.core.ratelimit import Limit, hit
 from tests import factories
@@ -167,7 +167,7 @@ def test_an_unreachable_redis_lets_requests_through_and_is_logged_once(
     assert hit(limit, "c1", now=T0).allowed
     assert not hit(limit, "c1", now=T0).allowed
     own_redis.stop()
-    ratelimit._clients.clear()
+    redis_clients.forget()
     assert [hit(limit, "c1", now=T0).allowed for _ in range(3)] == [True, True, True]
     down = [r for r in caplog.records if "rate limits store is down" in r.getMessage()]
     assert len(down) == 1

@@ -3,18 +3,17 @@ makes one subscription. Threads need real transactions, so this runs on PostgreS
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from masthead.billing.models import EntryKind, LedgerEntry
 from masthead.subscriptions import actions
 from masthead.subscriptions.jobs import run_lifecycle
 from masthead.subscriptions.models import Status, Subscription
 from tests import factories
+from tests.concurrency import in_parallel
 from tests.subscriptions.conftest import NOW, card, make_catalog
 
 pytestmark = [
@@ -22,27 +21,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not settings.USING_POSTGRES, reason="row locks need PostgreSQL"),
 ]
-
-
-def in_parallel(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as exc:  # reported by the assertions below
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_eight_workers_renewing_at_once_charge_each_period_once():

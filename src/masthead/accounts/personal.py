@@ -20,9 +20,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-import ipaddress
 import logging
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,7 +33,8 @@ from django.db.models import F
 from masthead.accounts import actions
 from masthead.accounts.models import PersonalToken, PersonalTokenAddress, PersonalTokenUse
 from masthead.core import outage, ratelimit
-from masthead.metering.identity import ReaderIdentity
+from masthead.core.clientip import coarse_network
+from masthead.metering.identity import ReaderIdentity, reads_as_staff
 
 log = logging.getLogger("masthead.accounts")
 STORE = "personal token addresses"
@@ -136,19 +135,8 @@ def identity_of(user: Any) -> ReaderIdentity:
     return ReaderIdentity(
         user_id=user.pk,
         anonymous_id=None,
-        is_staff=bool(user.is_staff or user.has_perm("wagtailadmin.access_admin")),
+        is_staff=reads_as_staff(user),
     )
-
-
-def coarse_network(address: str) -> str:
-    """The network an address belongs to, coarse enough to say "home" or "office" without
-    keeping the address: an IPv4 /24 or an IPv6 /48."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return "unknown"
-    prefix = 24 if ip.version == 4 else 48
-    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
 def _address_key(address: str) -> str:
@@ -158,9 +146,7 @@ def _address_key(address: str) -> str:
 
 
 def _window(now: datetime) -> tuple[int, int]:
-    seconds = max(1, settings.PERSONAL_TOKEN_ADDRESS_WINDOW)
-    start = int(now.timestamp() // seconds) * seconds
-    return start, max(1, math.ceil(start + seconds - now.timestamp()))
+    return ratelimit.fixed_window(settings.PERSONAL_TOKEN_ADDRESS_WINDOW, now.timestamp())
 
 
 def distinct_addresses(token: PersonalToken, address: str, now: datetime) -> int | None:

@@ -12,6 +12,9 @@ from masthead.billing.webhooks import requeue
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records staff list and read, never add, change or delete (the ledger, receipts, the
+    subscriptions' evidence rows)."""
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import transaction
 
 from masthead.core import clock, outage
+from masthead.core.redis_clients import client_for
 
 log = logging.getLogger("masthead.events")
 STORE = "events"
@@ -112,18 +113,8 @@ def _append(payload: str) -> None:
     _local.add(payload)
 
 
-_clients: dict[str, redis.Redis] = {}
-
-
 def client() -> redis.Redis:
-    url = settings.INSIGHTS_REDIS_URL
-    if url not in _clients:
-        _clients[url] = redis.Redis.from_url(
-            url,
-            socket_timeout=settings.REDIS_TIMEOUT,
-            socket_connect_timeout=settings.REDIS_TIMEOUT,
-        )
-    return _clients[url]
+    return client_for(settings.INSIGHTS_REDIS_URL)
 
 
 def _push_redis(payloads: list[str]) -> None:

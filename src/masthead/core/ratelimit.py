@@ -27,6 +27,7 @@ from django.shortcuts import render
 
 from masthead.core import outage
 from masthead.core.clientip import client_ip
+from masthead.core.redis_clients import client_for
 
 log = logging.getLogger("masthead.ratelimit")
 STORE = "rate limits"
@@ -63,24 +64,20 @@ def limit_named(name: str) -> Limit | None:
     return parse(name, settings.RATE_LIMITS.get(name, "off"))
 
 
+def fixed_window(seconds: int, now: float) -> tuple[int, int]:
+    """(window start, seconds until it ends) of the fixed `seconds`-long window `now` is in
+    (at least 1 second long, and at least 1 second left)."""
+    seconds = max(1, seconds)
+    start = int(now // seconds) * seconds
+    return start, max(1, math.ceil(start + seconds - now))
+
+
 def _window(limit: Limit, now: float) -> tuple[int, int]:
-    """(window start, seconds until it ends)."""
-    start = int(now // limit.seconds) * limit.seconds
-    return start, max(1, math.ceil(start + limit.seconds - now))
-
-
-_clients: dict[str, redis.Redis] = {}
+    return fixed_window(limit.seconds, now)
 
 
 def _redis() -> redis.Redis:
-    url = settings.REDIS_URL
-    if url not in _clients:
-        _clients[url] = redis.Redis.from_url(
-            url,
-            socket_timeout=settings.REDIS_TIMEOUT,
-            socket_connect_timeout=settings.REDIS_TIMEOUT,
-        )
-    return _clients[url]
+    return client_for(settings.REDIS_URL)
 
 
 def redis_client() -> redis.Redis:

@@ -102,40 +102,43 @@ def record_open(
 def note_signup(anonymous_id: str, user: Any, *, now: datetime) -> int:
     """A reader who opened gifts anonymously created an account: each of those gifts counts
     one sign-up. Returns how many gifts it credited."""
-    credited = 0
-    with transaction.atomic():
-        opens = GiftOpen.objects.select_for_update().filter(
-            opener_key=f"a:{anonymous_id}", signed_up_at__isnull=True
-        )
-        for opened in opens:
-            GiftOpen.objects.filter(pk=opened.pk).update(user=user, signed_up_at=now)
-            GiftLink.objects.filter(pk=opened.gift_id).update(signups=F("signups") + 1)
-            GiftEvent.objects.create(
-                gift_id=opened.gift_id,
-                kind=GiftEvent.Kind.SIGNED_UP,
-                actor=user,
-                reader_key=opened.opener_key,
-                at=now,
-            )
-            credited += 1
-    return credited
+    return _credit(
+        GiftOpen.objects.filter(opener_key=f"a:{anonymous_id}", signed_up_at__isnull=True),
+        stamp={"user": user, "signed_up_at": now},
+        counter="signups",
+        kind=GiftEvent.Kind.SIGNED_UP,
+        actor_id=user.pk,
+        now=now,
+    )
 
 
 def note_subscription(user_id: int, *, now: datetime) -> int:
     """A reader who opened gifts (signed in, or before signing up) subscribed: each of those
     gifts counts one subscription, once."""
+    return _credit(
+        GiftOpen.objects.filter(user_id=user_id, subscribed_at__isnull=True),
+        stamp={"subscribed_at": now},
+        counter="subscriptions",
+        kind=GiftEvent.Kind.SUBSCRIBED,
+        actor_id=user_id,
+        now=now,
+    )
+
+
+def _credit(
+    opens: Any, *, stamp: dict[str, Any], counter: str, kind: str, actor_id: int, now: datetime
+) -> int:
+    """Credit each gift behind `opens` once (the opens locked, stamped with `stamp`, so a
+    second call finds none), count it in the gift's `counter`, with its history row."""
     credited = 0
     with transaction.atomic():
-        opens = GiftOpen.objects.select_for_update().filter(
-            user_id=user_id, subscribed_at__isnull=True
-        )
-        for opened in opens:
-            GiftOpen.objects.filter(pk=opened.pk).update(subscribed_at=now)
-            GiftLink.objects.filter(pk=opened.gift_id).update(subscriptions=F("subscriptions") + 1)
+        for opened in opens.select_for_update():
+            GiftOpen.objects.filter(pk=opened.pk).update(**stamp)
+            GiftLink.objects.filter(pk=opened.gift_id).update(**{counter: F(counter) + 1})
             GiftEvent.objects.create(
                 gift_id=opened.gift_id,
-                kind=GiftEvent.Kind.SUBSCRIBED,
-                actor_id=user_id,
+                kind=kind,
+                actor_id=actor_id,
                 reader_key=opened.opener_key,
                 at=now,
             )

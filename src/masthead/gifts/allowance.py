@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from masthead.metering.identity import reads_as_staff
 from masthead.metering.policy import current_policy, month_window
 from masthead.subscriptions.entitlements import entitlement_for
 
@@ -13,7 +14,7 @@ GIVING_STATUSES = frozenset({"active", "cancelled", "complimentary"})
 
 
 def is_staff(user: Any) -> bool:
-    return bool(user.is_staff or user.has_perm("wagtailadmin.access_admin"))
+    return reads_as_staff(user)
 
 
 def may_give(user: Any, *, now: datetime) -> bool:

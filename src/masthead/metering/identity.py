@@ -54,6 +54,11 @@ class ReaderIdentity:
 ANONYMOUS = ReaderIdentity(user_id=None, anonymous_id=None, fresh=True)
 
 
+def reads_as_staff(user: Any) -> bool:
+    """Staff read everything: Django staff, or anyone who may use the Wagtail admin."""
+    return bool(user.is_staff or user.has_perm("wagtailadmin.access_admin"))
+
+
 def cookie_from(request: HttpRequest) -> tuple[str | None, tuple[int, datetime] | None]:
     """The id in a valid reader cookie and the read it carries; (None, None) when missing or
     tampered with."""

@@ -15,6 +15,7 @@ from masthead.metering.identity import (
     cookie_from,
     issue_cookie_if_needed,
     new_anonymous_id,
+    reads_as_staff,
 )
 from masthead.metering.policy import current_policy
 
@@ -28,7 +29,7 @@ def identify(request: HttpRequest) -> ReaderIdentity:
         return ReaderIdentity(
             user_id=user.pk,
             anonymous_id=anonymous_id,
-            is_staff=bool(user.is_staff or user.has_perm("wagtailadmin.access_admin")),
+            is_staff=reads_as_staff(user),
             pending=pending,
         )
     user_agent = request.META.get("HTTP_USER_AGENT", "")

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from masthead.billing.admin import ReadOnlyAdmin
 from masthead.billing.models import EntryKind, LedgerEntry
 from masthead.billing.providers import PaymentError
 from masthead.core import clock
@@ -110,19 +111,6 @@ class PlanAdmin(NoDeleteAdmin):
                 "opts": self.model._meta,
             },
         )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Evidence rows: listed and read, never added, changed or deleted."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(PlanPriceChange)
