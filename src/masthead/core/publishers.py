@@ -2,7 +2,7 @@
 
 They schedule campaigns (Wagtail snippets), change the meter policy (a Wagtail setting) and
 manage plans and offers (Django admin at /django-admin/; ended, never deleted), and read the
-insights dashboards (/admin/insights/). They do not
+insights dashboards (/admin/insights/) and run split tests (/admin/insights/experiments/). They do not
 write articles: that is the Editors role. Permissions are named by app label and codename, so
 this module imports no domain.
 """
@@ -29,6 +29,8 @@ PERMISSIONS = (
     ("subscriptions", "change_offer"),
     ("subscriptions", "view_offer"),
     ("insights", "view_insights"),
+    ("experiments", "view_experiment"),
+    ("experiments", "change_experiment"),
 )
 
 

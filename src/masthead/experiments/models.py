@@ -66,7 +66,8 @@ class Variant(models.Model):
     anonymous_allowance = models.PositiveSmallIntegerField(null=True, blank=True)
     registered_allowance = models.PositiveSmallIntegerField(null=True, blank=True)
     preview_blocks = models.PositiveSmallIntegerField(null=True, blank=True)
-    # Offer codes in the order the paywall lists them; offers not named are not shown.
+    # Offer codes in the order the paywall lists them; offers not named are not shown. Empty:
+    # every listed offer in the catalogue's order.
     offer_codes = models.JSONField(default=list, blank=True)
 
     class Meta:
@@ -91,7 +92,7 @@ class Variant(models.Model):
             return f"{anonymous} free articles signed out, {registered} signed in"
         if kind == Kind.PREVIEW:
             return f"{_or_policy(self.preview_blocks)} preview blocks"
-        return ", ".join(self.offer_codes) or "no offers (the plans)"
+        return ", ".join(self.offer_codes) or "every listed offer"
 
 
 def _or_policy(value: int | None) -> str:

@@ -56,7 +56,10 @@ def arm_of(variant: Variant) -> Arm:
         anonymous_allowance=variant.anonymous_allowance,
         registered_allowance=variant.registered_allowance,
         preview_blocks=variant.preview_blocks,
-        offer_codes=tuple(variant.offer_codes) if variant.experiment.kind == Kind.OFFERS else None,
+        # No codes: every listed offer, as the catalogue lists them (a control, typically).
+        offer_codes=tuple(variant.offer_codes) or None
+        if variant.experiment.kind == Kind.OFFERS
+        else None,
     )
 
 
@@ -76,7 +79,7 @@ def _load() -> tuple[dict[str, Running], Settled]:
         .order_by("-applied_at", "-pk")
         .first()
     )
-    codes = tuple(applied.winner.offer_codes) if applied and applied.winner else None
+    codes = tuple(applied.winner.offer_codes) or None if applied and applied.winner else None
     return running, Settled(codes)
 
 

@@ -31,7 +31,7 @@ VARIANTS_HELP = (
     "One variant per line: name | share in % | value. The first line is the control (its value "
     "may be empty: the policy as it is). Meter allowance: one number for everyone, or "
     "'signed out / signed in' (e.g. 3/5). Preview length: a number of blocks. Offers: offer "
-    "codes in the order the paywall lists them, separated by commas (none: the plans)."
+    "codes in the order the paywall lists them, separated by commas (none: every listed offer)."
 )
 
 
