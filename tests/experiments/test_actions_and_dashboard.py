@@ -105,7 +105,10 @@ def test_an_offers_winner_orders_every_readers_paywall():
     plan = Plan.objects.create(slug="m", name="Monthly", price_minor=1500)
     for code in ("a", "b", "c"):
         Offer.objects.create(code=code, plan=plan, intro_price_minor=99)
-    specs = [actions.VariantSpec("All", 50), actions.VariantSpec("C, A", 50, offer_codes=["c", "a"])]
+    specs = [
+        actions.VariantSpec("All", 50),
+        actions.VariantSpec("C, A", 50, offer_codes=["c", "a"]),
+    ]
     experiment = make("Offers", Kind.OFFERS, specs)
     actions.start(experiment, now=clock.now())
     actions.stop(experiment, now=clock.now())
@@ -125,9 +128,12 @@ def keys_by_arm(experiment, prefix: str, count: int) -> dict[str, list[str]]:
     n = 0
     while any(len(keys) < count for keys in found.values()):
         key = f"{prefix}{n}"
-        arm = running.Running(experiment.pk, experiment.kind, experiment.salt, tuple(
-            running.arm_of(v) for v in experiment.variants.all()
-        )).arm_for(key)
+        arm = running.Running(
+            experiment.pk,
+            experiment.kind,
+            experiment.salt,
+            tuple(running.arm_of(v) for v in experiment.variants.all()),
+        ).arm_for(key)
         if len(found[arm.name]) < count:
             found[arm.name].append(key)
         n += 1
@@ -148,7 +154,9 @@ def scripted():
     today = now.date()
     for arm_keys in keys.values():
         for key in arm_keys[:40]:
-            ReaderDay.objects.create(day=today - timedelta(days=3), reader=key, steps=Step.MET_METER)
+            ReaderDay.objects.create(
+                day=today - timedelta(days=3), reader=key, steps=Step.MET_METER
+            )
     ReaderDay.objects.create(day=today - timedelta(days=30), reader=keys["Control"][40], steps=2)
     ReaderDay.objects.create(day=today - timedelta(days=2), reader="a:free", steps=Step.VISITED)
 
@@ -211,9 +219,7 @@ def test_the_dashboard_shows_the_figures_and_exports_them(client, scripted):
     export = client.get(f"/admin/insights/experiments/{scripted.pk}/?csv=variants")
     lines = export.content.decode().splitlines()
     assert lines[0].startswith("variant,value,share,converted,exposed readers,conversion rate")
-    assert lines[1].startswith("Control,4 preview blocks,50%,4,40,10.00%,") or lines[1].startswith(
-        "Control,the policy's preview blocks,50%,4,40,10.00%,"
-    )
+    assert lines[1].startswith("Control,as the policy,50%,4,40,10.00%,")
     assert lines[2].startswith("Four,4 preview blocks,50%,12,40,30.00%,")
     assert export["Cache-Control"].startswith("private")
 
@@ -259,7 +265,9 @@ def test_a_refused_change_is_said_on_the_page(client):
     client.force_login(viewer(view=True, change=True))
     response = client.post(f"/admin/insights/experiments/{second.pk}/start/", follow=True)
     assert response.status_code == 200
-    assert "Another preview length experiment is running: stop it first." in response.content.decode()
+    assert (
+        "Another preview length experiment is running: stop it first." in response.content.decode()
+    )
     assert client.post(f"/admin/insights/experiments/{second.pk}/explode/").status_code == 302
     assert client.get("/admin/insights/experiments/99999/").status_code == 404
 

@@ -29,9 +29,11 @@ def test_a_reader_is_assigned_once_and_for_good():
     again = [pick("salt-1", k, ARMS).name for k in keys]
     assert first == again
     # The hash is SHA-256, not Python's per-process hash(): this value is the same everywhere.
-    assert bucket("salt-1", "u:42") == int.from_bytes(
-        __import__("hashlib").sha256(b"salt-1:u:42").digest()[:8], "big"
-    ) % BUCKETS
+    assert (
+        bucket("salt-1", "u:42")
+        == int.from_bytes(__import__("hashlib").sha256(b"salt-1:u:42").digest()[:8], "big")
+        % BUCKETS
+    )
 
 
 def test_no_key_is_the_control():

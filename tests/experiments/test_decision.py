@@ -50,7 +50,7 @@ def allowance_test():
     )
 
 
-def test_each_arm_reads_its_own_allowance_through_the_page(client, allowance_test, store):
+def test_each_arm_reads_its_own_allowance_through_the_page(client, allowance_test, store):  # noqa: F811
     save_policy(anonymous_allowance=3, registered_allowance=3)
     articles = [factories.article(f"Allowance story {n}") for n in range(6)]
     arms = users_in_each_arm(allowance_test, count=1)
@@ -66,7 +66,7 @@ def test_each_arm_reads_its_own_allowance_through_the_page(client, allowance_tes
     assert read_in_full == {"Three": 3, "Five": 5}
 
 
-def test_the_api_and_the_page_agree_on_the_arm(client, allowance_test, store):
+def test_the_api_and_the_page_agree_on_the_arm(client, allowance_test, store):  # noqa: F811
     save_policy(anonymous_allowance=3, registered_allowance=3)
     article = factories.article("Agreeing story")
     arms = users_in_each_arm(allowance_test, count=1)

@@ -91,12 +91,14 @@ class Variant(models.Model):
             registered = _or_policy(self.registered_allowance)
             return f"{anonymous} free articles signed out, {registered} signed in"
         if kind == Kind.PREVIEW:
-            return f"{_or_policy(self.preview_blocks)} preview blocks"
+            if self.preview_blocks is None:
+                return "as the policy"
+            return f"{self.preview_blocks} preview blocks"
         return ", ".join(self.offer_codes) or "every listed offer"
 
 
 def _or_policy(value: int | None) -> str:
-    return "the policy's" if value is None else str(value)
+    return "as the policy" if value is None else str(value)
 
 
 class Action(models.TextChoices):

@@ -132,7 +132,7 @@ def split_test() -> list[str]:
         "Preview: two blocks or three",
         Kind.PREVIEW,
         [
-            actions.VariantSpec("Two blocks (control)", 50),
+            actions.VariantSpec("Two blocks", 50),
             actions.VariantSpec("Three blocks", 50, preview_blocks=3),
         ],
         now=now - timedelta(days=61),
