@@ -74,6 +74,7 @@ DEMO_CLOCK_ENABLED = env_bool("MASTHEAD_DEMO_CLOCK", not PRODUCTION)
 INSTALLED_APPS = [
     "masthead.core",
     "masthead.newsroom",
+    "masthead.experiments",
     "masthead.metering",
     "masthead.access",
     "masthead.subscriptions",

@@ -34,7 +34,7 @@ from masthead.access.privacy import Screen
 from masthead.gifts.passes import GiftPass, Standing
 from masthead.metering.identity import ANONYMOUS, ReaderIdentity
 from masthead.metering.models import FailMode, MeterPolicy
-from masthead.metering.policy import current_policy
+from masthead.metering.policy import current_policy, policy_for
 from masthead.metering.stores import MeterState, MeterUnavailable, get_store
 from masthead.subscriptions.entitlements import NO_ENTITLEMENT, Lapse, entitlement_for
 
@@ -242,7 +242,7 @@ def _decide(
     campaign = active_campaign(now)
     if campaign and campaign.opens(article):
         return Decision(Level.FULL, Reason.CAMPAIGN)
-    policy = current_policy()
+    policy = policy_for(reader.split_key)
     if reader.verified_crawler and policy.crawlers_read_in_full:
         return Decision(Level.FULL, Reason.VERIFIED_CRAWLER)
     if gift is not None and gift.standing(article.pk, now) is Standing.VALID:

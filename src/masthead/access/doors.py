@@ -50,7 +50,7 @@ from masthead.gifts import actions as gift_actions
 from masthead.gifts.passes import GiftPass, pass_of
 from masthead.metering.actions import record_read
 from masthead.metering.identity import ANONYMOUS, ReaderIdentity, note_meter_met
-from masthead.metering.policy import current_policy
+from masthead.metering.policy import policy_for
 from masthead.metering.stores import MeterUnavailable, Outcome
 
 log = logging.getLogger("masthead.access")
@@ -161,7 +161,7 @@ def _restricted(recorded: Decision, decided: Decision) -> Decision:
 
 def _recorded(reader: ReaderIdentity, article: Any, now: datetime) -> Decision:
     """Record the read, and decide from what the atomic record found."""
-    policy = current_policy()
+    policy = policy_for(reader.split_key)
     try:
         result = record_read(reader, article, now=now)
     except MeterUnavailable as exc:

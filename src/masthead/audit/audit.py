@@ -29,7 +29,7 @@ from masthead.audit.gift_doors import GiftDoor, give
 from masthead.audit.personas import Cast, Persona
 from masthead.audit.text import Page, Shingle, shingles_of
 from masthead.core import clock
-from masthead.metering.policy import current_policy
+from masthead.metering.policy import current_policy, policy_for, strictest_preview
 from masthead.newsroom.models import AuthorPage, SectionPage
 
 _API_DETAIL = re.compile(r"^/api/v1/articles/(\d+)/?$")
@@ -231,7 +231,8 @@ class Audit:
             "section": {urlparse(p.get_url() or "").path for p in SectionPage.objects.live()},
             "author": {urlparse(p.get_url() or "").path for p in AuthorPage.objects.live()},
         }
-        cut = policy.preview_blocks
+        # With a preview split test running, the shortest preview any reader is shown.
+        cut = strictest_preview(policy)
         self.cast = cast = Cast(self.base_url)
         try:
             personas = cast.build()
@@ -296,9 +297,8 @@ class Audit:
         """Spend the persona's meter on metered articles, through the door it reads by."""
         if not persona.exhaust:
             return
-        policy = current_policy()
-        allowance = policy.allowance_for(registered=persona.registered)
         reader, now = persona.identity(), clock.now()
+        allowance = policy_for(reader.split_key).allowance_for(registered=persona.registered)
         metered = [  # articles where, says access.decide, reading would count
             a
             for a in live

@@ -6,7 +6,7 @@ import os
 
 from django.contrib.auth import get_user_model
 
-from masthead.core.publishers import PUBLISHERS, make_publisher
+from masthead.core.publishers import make_publisher
 
 PUBLISHER_EMAIL = "publisher@meridian.example"
 PUBLISHER_PASSWORD = "meridian-publisher-2026"
@@ -19,8 +19,7 @@ def load() -> list[str]:
         user = User.objects.create_user(
             username=PUBLISHER_EMAIL, email=PUBLISHER_EMAIL, password=PUBLISHER_PASSWORD
         )
-    if not user.is_staff or not user.groups.filter(name=PUBLISHERS).exists():
-        make_publisher(user)
+    make_publisher(user)  # idempotent: a newer release's permissions join the group too
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
     return [
         f"Publisher login (campaigns, meter policy, offers, plans): {PUBLISHER_EMAIL} / "

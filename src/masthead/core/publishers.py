@@ -1,10 +1,10 @@
 """The Publishers role: staff who run the business side in the admin.
 
 They schedule campaigns (Wagtail snippets), change the meter policy (a Wagtail setting) and
-manage plans and offers (Django admin at /django-admin/; ended, never deleted), and read the
-insights dashboards (/admin/insights/). They do not
-write articles: that is the Editors role. Permissions are named by app label and codename, so
-this module imports no domain.
+manage plans and offers (Django admin at /django-admin/; ended, never deleted), read the
+insights dashboards (/admin/insights/) and run split tests (/admin/insights/experiments/).
+They do not write articles: that is the Editors role. Permissions are named by app label and
+codename, so this module imports no domain.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ PERMISSIONS = (
     ("subscriptions", "change_offer"),
     ("subscriptions", "view_offer"),
     ("insights", "view_insights"),
+    ("experiments", "view_experiment"),
+    ("experiments", "change_experiment"),
 )
 
 

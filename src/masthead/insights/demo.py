@@ -116,7 +116,29 @@ def load() -> list[str]:
     made = subscriber_history()
     if made:
         lines.append(f"Insights: {made} demo subscribers' histories over {DAYS} days")
+    lines += split_test()
     return lines
+
+
+def split_test() -> list[str]:
+    """A preview-length split test that has run for the last 60 days of the history."""
+    from masthead.experiments import actions
+    from masthead.experiments.models import Experiment, Kind
+
+    if Experiment.objects.exists():
+        return []
+    now = clock.now()
+    experiment = actions.create_experiment(
+        "Preview: two blocks or three",
+        Kind.PREVIEW,
+        [
+            actions.VariantSpec("Two blocks", 50),
+            actions.VariantSpec("Three blocks", 50, preview_blocks=3),
+        ],
+        now=now - timedelta(days=61),
+    )
+    actions.start(experiment, now=now - timedelta(days=60))
+    return [f"Split test running: “{experiment.name}” (/admin/insights/experiments/)"]
 
 
 def subscriber_history(count: int = SUBSCRIBERS) -> int:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from masthead.metering.identity import ReaderIdentity
-from masthead.metering.policy import current_policy, new_window
+from masthead.metering.policy import current_policy, new_window, policy_for
 from masthead.metering.stores import MeterUnavailable, Outcome, RecordResult, get_store
 
 log = logging.getLogger("masthead.metering")
@@ -23,7 +23,7 @@ def record_read(reader: ReaderIdentity, article: Any, *, now: datetime) -> Recor
     """
     if reader.meter_key is None:
         return RecordResult(Outcome.NOT_METERED, 0)
-    policy = current_policy()
+    policy = policy_for(reader.split_key)
     if reader.fresh and not reader.registered:
         # No cookie came: maybe a client that never keeps one. Count the read in the cookie
         # this response sets, not in the store (bounded storage, see identity).
@@ -47,7 +47,7 @@ def settle_pending_read(reader: ReaderIdentity, *, now: datetime) -> None:
     if reader.pending is None or reader.anonymous_id is None:
         return
     article_id, read_at = reader.pending
-    policy = current_policy()
+    policy = policy_for(f"a:{reader.anonymous_id}")
     if read_at <= now and new_window(policy, read_at).closes_at > now:
         try:
             get_store().record(

@@ -50,6 +50,13 @@ class ReaderIdentity:
             return f"a:{self.anonymous_id}"
         return None
 
+    @property
+    def split_key(self) -> str | None:
+        """Whom a split test assigns (decision 0033): the meter key, except for a signed-out
+        reader whose request brought no cookie, who is shown the control until the cookie
+        the meter issues comes back."""
+        return None if self.fresh and self.user_id is None else self.meter_key
+
 
 ANONYMOUS = ReaderIdentity(user_id=None, anonymous_id=None, fresh=True)
 

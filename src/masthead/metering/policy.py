@@ -8,6 +8,7 @@ down) the policy is read from the database each time.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,6 +17,8 @@ from django.conf import settings
 from django.utils.translation import gettext, ngettext
 
 from masthead.core import generation
+from masthead.experiments import running
+from masthead.experiments.models import Kind
 from masthead.metering.models import MeterPolicy, PeriodKind
 
 _cache: dict[str, tuple[int, MeterPolicy]] = {}
@@ -31,6 +34,36 @@ def current_policy() -> MeterPolicy:
     if stamp is not None:
         _cache["policy"] = (stamp, policy)
     return policy
+
+
+def policy_for(key: str | None) -> MeterPolicy:
+    """The policy as the reader with meter key `key` meets it: the saved policy, with the
+    allowance and the preview length of their variant of a running split test
+    (`masthead.experiments`, decision 0033). Every rule that reads an allowance or a preview
+    length for a reader reads it here, so every door agrees. Never saved."""
+    policy = current_policy()
+    allowance = running.arm(Kind.ALLOWANCE, key)
+    preview = running.arm(Kind.PREVIEW, key)
+    if allowance is None and preview is None:
+        return policy
+    varied = copy.copy(policy)
+    if allowance is not None:
+        if allowance.anonymous_allowance is not None:
+            varied.anonymous_allowance = allowance.anonymous_allowance
+        if allowance.registered_allowance is not None:
+            varied.registered_allowance = allowance.registered_allowance
+    if preview is not None and preview.preview_blocks is not None:
+        varied.preview_blocks = preview.preview_blocks
+    return varied
+
+
+def strictest_preview(policy: MeterPolicy) -> int:
+    """The shortest preview any reader is shown now: the policy's, or the shortest arm of a
+    running preview split test (the paywall audit's cut)."""
+    experiment = running.running(Kind.PREVIEW)
+    arms = experiment.arms if experiment else ()
+    lengths = [a.preview_blocks for a in arms if a.preview_blocks is not None]
+    return min([policy.preview_blocks, *lengths])
 
 
 def forget_policy(**_: object) -> None:

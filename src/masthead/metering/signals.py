@@ -11,6 +11,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from masthead.core import clock, events, generation
+from masthead.experiments.models import Kind
+from masthead.experiments.signals import winner_applied
 from masthead.metering.actions import carry_over_anonymous_reads
 from masthead.metering.identity import anonymous_id_from
 from masthead.metering.models import MeterPolicy
@@ -45,3 +47,25 @@ post_save.connect(
 post_delete.connect(
     generation.bump_now_and_on_commit, sender=MeterPolicy, dispatch_uid="metering-policy-gen-del"
 )
+
+
+@receiver(winner_applied, dispatch_uid="metering-experiment-winner")
+def write_winning_policy(sender: Any, experiment: Any, variant: Any, **_: Any) -> None:
+    """An allowance or preview experiment's winner becomes the saved policy, in the transaction
+    that applies it (the experiment's history row names the values)."""
+    if experiment.kind not in (Kind.ALLOWANCE, Kind.PREVIEW):
+        return
+    policy = MeterPolicy.objects.select_for_update().get(pk=MeterPolicy.load().pk)
+    fields = {
+        "anonymous_allowance": variant.anonymous_allowance,
+        "registered_allowance": variant.registered_allowance,
+        "preview_blocks": variant.preview_blocks,
+    }
+    wanted = {"allowance": ("anonymous_allowance", "registered_allowance")}.get(
+        experiment.kind, ("preview_blocks",)
+    )
+    changed = [name for name in wanted if fields[name] is not None]
+    for name in changed:
+        setattr(policy, name, fields[name])
+    if changed:
+        policy.save()

@@ -15,6 +15,7 @@ from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext as _
 
 from masthead.core import generation
+from masthead.experiments import running
 
 
 @dataclass(frozen=True)
@@ -113,25 +114,45 @@ def forget_catalogue(**_: object) -> None:
     _catalogue.clear()
 
 
-def live_offers_for(user_id: int | None, *, now: datetime) -> list[OfferView]:
+def _in_order(listed: list[Any], codes: tuple[str, ...] | None) -> list[Any]:
+    """The listed offers a split test's arm (or its applied winner) names, in its order; every
+    listed offer when none is in force (decision 0033)."""
+    if codes is None:
+        return listed
+    by_code = {offer.code: offer for offer in listed}
+    return [by_code[code] for code in codes if code in by_code]
+
+
+def live_offers_for(
+    user_id: int | None, *, now: datetime, key: str | None = None
+) -> list[OfferView]:
+    """The offers this reader may take now, in the order the paywall lists them. `key`: whom
+    an offers split test assigns (`ReaderIdentity.split_key`)."""
     from masthead.subscriptions.actions import offer_refusal
 
     listed, plans = _listed(now)
     offers = [
-        view_of_offer(offer) for offer in listed if offer_refusal(user_id, offer, now=now) is None
+        view_of_offer(offer)
+        for offer in _in_order(listed, running.offer_codes_for(key))
+        if offer_refusal(user_id, offer, now=now) is None
     ]
     if offers:
         return offers
     return [view_of_plan(plan) for plan in plans if plan.is_live(now)]
 
 
-def best_offer_for(user_id: int | None, *, now: datetime) -> OfferView | None:
-    """The one offer the meter message puts beside the count: the cheapest paid introduction
-    this reader may take (it is what the page Masthead is modelled on shows), else the
-    shortest-priced trial, else the cheapest plan."""
-    offers = live_offers_for(user_id, now=now)
+def best_offer_for(
+    user_id: int | None, *, now: datetime, key: str | None = None
+) -> OfferView | None:
+    """The one offer the meter message puts beside the count: the first of a split test's
+    order when one is in force, else the cheapest paid introduction this reader may take (it
+    is what the page Masthead is modelled on shows), else the shortest-priced trial, else the
+    cheapest plan."""
+    offers = live_offers_for(user_id, now=now, key=key)
     if not offers:
         return None
+    if running.offer_codes_for(key) is not None:
+        return offers[0]
     order = {"intro": 0, "trial": 1}
     return min(offers, key=lambda o: (order.get(o.kind, 2), o.first_charge_minor))
 
