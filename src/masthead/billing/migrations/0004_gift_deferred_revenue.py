@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0003_webhook_received_status'),
-        ('subscriptions', '0004_alter_subscriptionevent_kind'),
+        ('subscriptions', '0004_gift_added_event_kind'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -10,8 +10,8 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('billing', '0004_remove_ledgerentry_ledger_sign_matches_kind_and_more'),
-        ('subscriptions', '0004_alter_subscriptionevent_kind'),
+        ('billing', '0004_gift_deferred_revenue'),
+        ('subscriptions', '0004_gift_added_event_kind'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
