@@ -19,6 +19,7 @@ from masthead.accounts.models import AccountEvent, PersonalToken
 from masthead.audit.models import AuditRun
 from masthead.metering.models import MeteredRead, ReaderMeter
 from masthead.metering.stores import RedisMeterStore, get_store
+from masthead.giftsubs import demo as giftsubs_demo
 from masthead.subscriptions import demo as subscription_demo
 from masthead.subscriptions.models import Subscription
 from tests import factories
@@ -36,6 +37,8 @@ PERSONAS = [
     "lapsed trialist",
     "lapsed subscriber",
     "past due",
+    "gift recipient",
+    "gift ended",
     "app client (token)",
     "staff",
     "spoofed crawler",
@@ -80,6 +83,7 @@ def newsroom():
         "Commons", access_level=AccessLevel.FREE, body=body("Commons")
     )
     subscription_demo.load()  # one reader in each subscription state
+    giftsubs_demo.load()  # a gift recipient and a reader whose gift ended
     return articles
 
 
