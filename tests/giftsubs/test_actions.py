@@ -17,7 +17,7 @@ from masthead.subscriptions import actions as sub_actions
 from masthead.subscriptions.entitlements import Lapse, entitlement_for
 from masthead.subscriptions.models import EventKind, Offer, Status, Subscription
 from tests import factories
-from tests.gifts.support import card, monthly, subscriber
+from tests.gifts.support import monthly, subscriber
 from tests.giftsubs import support
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,9 @@ NOW = datetime(2026, 9, 15, 12, 0, tzinfo=UTC)
 
 def ledger_of(gift):
     return list(
-        LedgerEntry.objects.filter(user=gift.buyer).order_by("pk").values_list("kind", "amount_minor")
+        LedgerEntry.objects.filter(user=gift.buyer)
+        .order_by("pk")
+        .values_list("kind", "amount_minor")
     )
 
 
@@ -191,12 +193,16 @@ def test_a_trialist_redeeming_has_the_trial_pushed_on():
     actions.redeem(code, reader, now=NOW)
     sub.refresh_from_db()
     assert sub.status == Status.TRIALING
-    assert sub.current_period_end == sub.trial_end == sub_actions.add_months(NOW + timedelta(days=14), 1)
+    assert (
+        sub.current_period_end
+        == sub.trial_end
+        == sub_actions.add_months(NOW + timedelta(days=14), 1)
+    )
 
 
 @pytest.mark.parametrize("second", ["same reader", "another reader"])
 def test_a_code_is_redeemed_once(second):
-    gift, code = support.delivered(NOW)
+    _gift, code = support.delivered(NOW)
     reader = factories.user()
     actions.redeem(code, reader, now=NOW)
     with pytest.raises(actions.GiftError) as refused:
@@ -225,7 +231,7 @@ def test_a_past_due_reader_is_told_to_settle_first():
 
 
 def test_the_gift_ends_through_the_transition_table_and_the_reader_is_lapsed():
-    gift, code = support.delivered(NOW, months=1)
+    _gift, code = support.delivered(NOW, months=1)
     reader = factories.user()
     actions.redeem(code, reader, now=NOW)
     sub = Subscription.objects.get(user=reader)
@@ -241,7 +247,10 @@ def test_the_gift_ends_through_the_transition_table_and_the_reader_is_lapsed():
 
 def test_the_reminder_goes_once_before_the_end_with_the_conversion_offer():
     offer = Offer.objects.create(
-        code="gift-conversion", plan=monthly(), intro_price_minor=500, intro_periods=3,
+        code="gift-conversion",
+        plan=monthly(),
+        intro_price_minor=500,
+        intro_periods=3,
         new_subscribers_only=False,
     )
     gift, code = support.delivered(NOW, months=1)
@@ -265,7 +274,10 @@ def test_the_reminder_goes_once_before_the_end_with_the_conversion_offer():
 
 def test_the_conversion_offer_is_for_gift_recipients_only():
     offer = Offer.objects.create(
-        code="gift-conversion", plan=monthly(), intro_price_minor=500, intro_periods=3,
+        code="gift-conversion",
+        plan=monthly(),
+        intro_price_minor=500,
+        intro_periods=3,
         new_subscribers_only=False,
     )
     other = factories.user()
@@ -328,7 +340,9 @@ def test_an_unredeemed_gift_expires_after_its_validity_as_breakage():
     until = NOW + timedelta(days=365)
     assert list(jobs.due_breakage(until - timedelta(seconds=1))) == []
     assert actions.redeem  # the code still works the moment before
-    assert actions.preview(actions.find(code), None, now=until - timedelta(seconds=1)).refusal is None
+    assert (
+        actions.preview(actions.find(code), None, now=until - timedelta(seconds=1)).refusal is None
+    )
     assert actions.preview(actions.find(code), None, now=until).refusal == "expired"
     assert [i.key for i in jobs.due_breakage(until)] == [str(gift.pk)]
     assert jobs.expire_one(str(gift.pk), until) == 1
@@ -349,9 +363,16 @@ def test_an_unredeemed_gift_expires_after_its_validity_as_breakage():
 def test_a_pending_refund_payment_stops_redemption():
     gift, code = support.delivered(NOW)
     Payment.objects.create(
-        user=gift.buyer, kind="refund", subject=f"giftsub-refund-{gift.pk}",
-        idempotency_key="x", purpose="gift_refund", amount_minor=1, currency="USD",
-        provider="test", description="pending", at=NOW,
+        user=gift.buyer,
+        kind="refund",
+        subject=f"giftsub-refund-{gift.pk}",
+        idempotency_key="x",
+        purpose="gift_refund",
+        amount_minor=1,
+        currency="USD",
+        provider="test",
+        description="pending",
+        at=NOW,
     )
     with pytest.raises(actions.GiftError) as refused:
         actions.redeem(code, factories.user(), now=NOW)
@@ -372,12 +393,20 @@ def test_an_unknown_purchase_outcome_is_settled_by_the_reconcile_job():
         real(self, **kwargs)
         raise TimeoutError("no answer")
 
-    with mock.patch.object(TestProvider, "charge", charge_then_time_out):
-        with pytest.raises(PaymentPending):
-            actions.purchase(
-                buyer, months=1, recipient_email="r@example.com", recipient_name="R",
-                card_ref="test_pm_ok_x", provider="test", purchase_key="p" * 32, now=NOW,
-            )
+    with (
+        mock.patch.object(TestProvider, "charge", charge_then_time_out),
+        pytest.raises(PaymentPending),
+    ):
+        actions.purchase(
+            buyer,
+            months=1,
+            recipient_email="r@example.com",
+            recipient_name="R",
+            card_ref="test_pm_ok_x",
+            provider="test",
+            purchase_key="p" * 32,
+            now=NOW,
+        )
     assert not GiftSubscription.objects.exists()
     assert reconcile_payments(NOW + timedelta(minutes=10)) == 1
     gift = GiftSubscription.objects.get()

@@ -13,7 +13,6 @@ from masthead.billing.models import LedgerEntry, Payment
 from masthead.core import clock
 from masthead.giftsubs import actions
 from masthead.giftsubs.models import GiftStatus, GiftSubscription
-from masthead.newsroom.models import AccessLevel
 from masthead.subscriptions.models import Status, Subscription
 from tests import factories
 from tests.gifts import support as states
@@ -136,9 +135,7 @@ def test_a_date_more_than_a_year_ahead_is_refused(now):
 
 def test_a_declined_card_keeps_the_gift_fields(now):
     states.monthly()
-    response = client_for(factories.user()).post(
-        "/gift/", form(number="4000 0000 0000 0002")
-    )
+    response = client_for(factories.user()).post("/gift/", form(number="4000 0000 0000 0002"))
     body = response.content.decode()
     assert "Your card was declined" in body
     assert 'value="rosa@example.com"' in body and 'value="12/30"' in body

@@ -65,7 +65,7 @@ def test_two_job_runners_at_once_deliver_once():
 
 @pytest.mark.parametrize("who", ["two readers", "one reader twice"])
 def test_redeeming_one_code_at_once_one_wins(who):
-    gift, code = support.delivered(NOW, months=3)
+    _gift, code = support.delivered(NOW, months=3)
     one = factories.user()
     readers = [one, factories.user()] if who == "two readers" else [one, one]
     with mock.patch.object(actions, "preview", slowed(actions.preview)):

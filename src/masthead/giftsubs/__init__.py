@@ -1,1 +1,1 @@
-"""Gift subscriptions: 1, 3, 6 or 12 months bought for someone by e-mail (docs/gift-subscriptions.md)."""
+"""Gift subscriptions: months bought for someone by e-mail (docs/gift-subscriptions.md)."""

@@ -538,9 +538,7 @@ def reminder_before() -> timedelta:
 
 
 def conversion_offer(now: datetime) -> Offer | None:
-    offer = (
-        Offer.objects.select_related("plan").filter(code=settings.GIFT_CONVERSION_OFFER).first()
-    )
+    offer = Offer.objects.select_related("plan").filter(code=settings.GIFT_CONVERSION_OFFER).first()
     return offer if offer is not None and offer.is_live(now) else None
 
 
@@ -627,7 +625,9 @@ def refund(gift: GiftSubscription, *, now: datetime, actor: Any, reason: str) ->
     return settle_refund(payment, outcome, now=now)
 
 
-def settle_refund(payment: Payment, outcome: payments.Outcome, *, now: datetime) -> GiftSubscription:
+def settle_refund(
+    payment: Payment, outcome: payments.Outcome, *, now: datetime
+) -> GiftSubscription:
     from django.contrib.auth import get_user_model
 
     with transaction.atomic(durable=True):

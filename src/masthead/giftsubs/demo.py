@@ -93,8 +93,10 @@ def _code_of(gift: GiftSubscription, now) -> str | None:  # type: ignore[no-unty
     for mail in OutboxEmail.objects.filter(kind="giftsubs.gift").order_by("-pk")[:20]:
         if mail.to == [gift.recipient_email]:
             found = re.search(r"/gift/redeem/([A-Za-z0-9_-]+)/", mail.body)
-            if found and actions.hash_code(found[1]) == GiftSubscription.objects.get(
-                pk=gift.pk
-            ).code_hash:
+            if (
+                found
+                and actions.hash_code(found[1])
+                == GiftSubscription.objects.get(pk=gift.pk).code_hash
+            ):
                 return found[1]
     return None

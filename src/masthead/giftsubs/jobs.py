@@ -40,6 +40,7 @@ def due_reminders(now: datetime) -> Iterable[DueItem]:
         subscription__current_period_end__lte=now + before,
     ).select_related("subscription")
     for gift in gifts.order_by("pk"):
+        assert gift.subscription is not None
         end = gift.subscription.current_period_end
         if gift.reminded_for != end:
             yield DueItem(key=str(gift.pk), due=end - before)
@@ -55,5 +56,6 @@ def due_breakage(now: datetime) -> Iterable[DueItem]:
     gifts = GiftSubscription.objects.filter(
         status=GiftStatus.DELIVERED, delivered_at__lte=now - valid
     )
-    for pk, delivered in gifts.order_by("pk").values_list("pk", "delivered_at"):
-        yield DueItem(key=str(pk), due=delivered + valid)
+    for gift in gifts.order_by("pk"):
+        assert gift.delivered_at is not None
+        yield DueItem(key=str(gift.pk), due=gift.delivered_at + valid)

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
 from masthead.billing.forms import CardCheckoutForm, CheckoutForm
 from masthead.billing.models import PaymentMethod
@@ -125,10 +126,11 @@ def redeem(request: HttpRequest, code: str) -> HttpResponse:
         except actions.GiftError as exc:
             verdict = actions.Preview(exc.code if exc.code in actions.REFUSALS else "not_found")
         else:
+            ends = timezone.localtime(gift.ends_at or now)
             messages.success(
                 request,
                 f"Your gift is redeemed: you can read everything until "
-                f"{gift.ends_at:%B} {gift.ends_at.day}, {gift.ends_at.year}.",
+                f"{ends:%B} {ends.day}, {ends.year}.",
             )
             return redirect("subscriptions:account")
     if verdict.refusal is not None:

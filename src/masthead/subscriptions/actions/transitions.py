@@ -69,8 +69,7 @@ MOVES: dict[str, frozenset[tuple[str, str]]] = {
     EventKind.PRICE_NOTICE: frozenset((s, s) for s in _LIVE),
     # A redeemed gift subscription stacks its months after the current period (giftsubs).
     EventKind.GIFT_ADDED: frozenset(
-        (s, s)
-        for s in (Status.TRIALING, Status.ACTIVE, Status.CANCELLED, Status.COMPLIMENTARY)
+        (s, s) for s in (Status.TRIALING, Status.ACTIVE, Status.CANCELLED, Status.COMPLIMENTARY)
     ),
     # The provider's copy: created in any state it reports (ended ones too), then moved
     # between the states it reports; it ends through EXPIRED.
