@@ -436,3 +436,15 @@ def test_a_revoked_or_wrongly_scoped_token_that_still_works_fails_the_audit(
         line.startswith("LEAK api detail as personal token (feed scope) on the api: Vault")
         for line in leaks
     ), leaks
+
+
+def test_a_gift_that_ended_reads_nothing_more_and_a_planted_leak_shows_as_it(
+    live_server, newsroom, monkeypatch, settings, capsys
+):
+    """Gift subscriptions (decision 0037): the reader whose gift ended is a lapsed reader at
+    every door; gated text planted into the page is a leak as them, never as the recipient
+    whose gift still runs (they read it in full anyway)."""
+    plant(monkeypatch, settings, on(newsroom["Vault"].url, into_body(f"<!-- {PLAIN} -->")))
+    leaks = failing(live_server, capsys, personas=["gift recipient", "gift ended"])
+    assert any(line.startswith("LEAK article page as gift ended: Vault") for line in leaks), leaks
+    assert not any(" as gift recipient: " in line for line in leaks), leaks
