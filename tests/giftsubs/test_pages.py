@@ -218,3 +218,16 @@ def test_a_very_long_or_odd_code_is_not_found_never_a_500(now):
 def test_offers_page_links_to_gifts(now):
     states.monthly()
     assert 'href="/gift/"' in Client().get("/offers/").content.decode()
+
+
+def test_the_buyer_sees_the_gift_receipt_without_the_deferral_rows(now):
+    gift, _ = support.delivered(now, months=3)
+    client = client_for(gift.buyer)
+    account = client.get("/account/subscription/").content.decode()
+    assert gift.sale.receipt_number in account
+    receipt = client.get(f"/account/invoices/{gift.sale.pk}/").content.decode()
+    assert "$45" in receipt and "Gift subscription: 3 months" in receipt
+    assert "Deferred" not in receipt
+    actions.refund(gift, now=now, actor=factories.user(staff=True), reason="test")
+    receipt = client.get(f"/account/invoices/{gift.sale.pk}/").content.decode()
+    assert "Refund" in receipt and "-$45" in receipt and "Deferred" not in receipt
