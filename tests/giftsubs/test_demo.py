@@ -40,5 +40,5 @@ def test_the_demo_prints_logins_and_a_working_redeem_link():
     )
     assert "Redeem my gift" in client.get(link).content.decode()
     count = GiftSubscription.objects.count()
-    demo.load()
+    assert demo.load() == lines  # the same logins and the same link again
     assert GiftSubscription.objects.count() == count
