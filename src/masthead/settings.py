@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "masthead.billing",
     "masthead.accounts",
     "masthead.gifts",
+    "masthead.giftsubs",
     "masthead.api",
     "masthead.audit",
     "masthead.insights",
@@ -355,6 +356,12 @@ RENEWAL_NOTICE_MONTHLY = env_bool("MASTHEAD_RENEWAL_NOTICE_MONTHLY", False)
 # A new plan price applies to a subscriber from their first renewal at least this many days
 # after their price-change notice.
 PRICE_CHANGE_NOTICE_DAYS = env_int("MASTHEAD_PRICE_CHANGE_NOTICE_DAYS", 30)
+# Gift subscriptions (docs/gift-subscriptions.md): the reminder before a gift ends, how long
+# an unredeemed gift's code works (then its sale is recognised as breakage), and the code of
+# the Offer that only former gift recipients may take.
+GIFT_REMINDER_DAYS = env_int("MASTHEAD_GIFT_REMINDER_DAYS", 7)
+GIFT_CODE_VALID_DAYS = env_int("MASTHEAD_GIFT_CODE_VALID_DAYS", 365)
+GIFT_CONVERSION_OFFER = os.environ.get("MASTHEAD_GIFT_CONVERSION_OFFER", "gift-conversion")
 
 # Reader cookies: Secure whenever we are not on the demo's plain http.
 SECURE_COOKIES = env_bool("SECURE_COOKIES", PRODUCTION)

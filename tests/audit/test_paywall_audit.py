@@ -17,6 +17,7 @@ from masthead.access.levels import AccessLevel
 from masthead.accounts import personal
 from masthead.accounts.models import AccountEvent, PersonalToken
 from masthead.audit.models import AuditRun
+from masthead.giftsubs import demo as giftsubs_demo
 from masthead.metering.models import MeteredRead, ReaderMeter
 from masthead.metering.stores import RedisMeterStore, get_store
 from masthead.subscriptions import demo as subscription_demo
@@ -36,6 +37,8 @@ PERSONAS = [
     "lapsed trialist",
     "lapsed subscriber",
     "past due",
+    "gift recipient",
+    "gift ended",
     "app client (token)",
     "staff",
     "spoofed crawler",
@@ -80,6 +83,7 @@ def newsroom():
         "Commons", access_level=AccessLevel.FREE, body=body("Commons")
     )
     subscription_demo.load()  # one reader in each subscription state
+    giftsubs_demo.load()  # a gift recipient and a reader whose gift ended
     return articles
 
 
@@ -432,3 +436,15 @@ def test_a_revoked_or_wrongly_scoped_token_that_still_works_fails_the_audit(
         line.startswith("LEAK api detail as personal token (feed scope) on the api: Vault")
         for line in leaks
     ), leaks
+
+
+def test_a_gift_that_ended_reads_nothing_more_and_a_planted_leak_shows_as_it(
+    live_server, newsroom, monkeypatch, settings, capsys
+):
+    """Gift subscriptions (decision 0037): the reader whose gift ended is a lapsed reader at
+    every door; gated text planted into the page is a leak as them, never as the recipient
+    whose gift still runs (they read it in full anyway)."""
+    plant(monkeypatch, settings, on(newsroom["Vault"].url, into_body(f"<!-- {PLAIN} -->")))
+    leaks = failing(live_server, capsys, personas=["gift recipient", "gift ended"])
+    assert any(line.startswith("LEAK article page as gift ended: Vault") for line in leaks), leaks
+    assert not any(" as gift recipient: " in line for line in leaks), leaks

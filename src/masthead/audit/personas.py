@@ -57,6 +57,14 @@ STATES: list[tuple[str, str, Fits]] = [
         lambda e, s: e.lapsed is Lapse.SUBSCRIPTION,
     ),
     ("past due", "past-due@example.com", lambda e, s: s == "past_due"),
+    # Gift subscriptions (docs/gift-subscriptions.md): access comes from the complimentary
+    # subscription a redeemed gift makes; after it ends the reader is a lapsed subscriber.
+    (
+        "gift recipient",
+        "gift-recipient@example.com",
+        lambda e, s: e.reads_everything and s == "complimentary",
+    ),
+    ("gift ended", "gift-ended@example.com", lambda e, s: e.lapsed is Lapse.SUBSCRIPTION),
 ]
 
 

@@ -61,14 +61,25 @@ class EntryKind(models.TextChoices):
     CHARGE = "charge", _("Charge")
     CREDIT = "credit", _("Credit")
     REFUND = "refund", _("Refund")
+    # Gift subscriptions (docs/gift-subscriptions.md): a sale is cash now but revenue only
+    # when the gift is redeemed (or never redeemed: breakage). A deferral (negative) takes
+    # the sale out of revenue; its release (positive) puts it back.
+    DEFERRAL = "deferral", _("Deferred revenue")
+    RELEASE = "release", _("Deferred revenue recognised")
 
 
 class LedgerEntry(AppendOnlyModel):
-    """Money that moved: charges are positive; credits and refunds are negative."""
+    """Money that moved: charges are positive; credits and refunds are negative. Deferrals
+    (negative) and their releases (positive) move a gift sale in and out of revenue; money
+    that belongs to no subscription yet (a gift not redeemed) has `subscription` empty."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     subscription = models.ForeignKey(
-        "subscriptions.Subscription", on_delete=models.PROTECT, related_name="ledger"
+        "subscriptions.Subscription",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger",
     )
     kind = models.CharField(max_length=8, choices=EntryKind.choices)
     amount_minor = models.IntegerField()
@@ -106,7 +117,8 @@ class LedgerEntry(AppendOnlyModel):
             ),
             models.CheckConstraint(
                 condition=Q(kind="charge", amount_minor__gte=0)
-                | Q(kind__in=["credit", "refund"], amount_minor__lte=0),
+                | Q(kind__in=["credit", "refund", "deferral"], amount_minor__lte=0)
+                | Q(kind="release", amount_minor__gte=0),
                 name="ledger_sign_matches_kind",
             ),
         ]
@@ -124,7 +136,12 @@ class LedgerEntry(AppendOnlyModel):
 
     def refundable_minor(self) -> int:
         """What is left of a charge after its credits and refunds."""
-        adjusted = self.adjustments.aggregate(total=Sum("amount_minor"))["total"] or 0
+        adjusted = (
+            self.adjustments.filter(kind__in=[EntryKind.CREDIT, EntryKind.REFUND]).aggregate(
+                total=Sum("amount_minor")
+            )["total"]
+            or 0
+        )
         return self.amount_minor + adjusted
 
 

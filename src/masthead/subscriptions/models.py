@@ -274,6 +274,7 @@ class EventKind(models.TextChoices):
     PAYMENT_RECORDED = "payment_recorded", _("Payment reported by the payment provider")
     RENEWAL_NOTICE = "renewal_notice", _("Renewal notice sent")
     PRICE_NOTICE = "price_notice", _("Price change notice sent")
+    GIFT_ADDED = "gift_added", _("Gift subscription months added")
 
 
 class SubscriptionEvent(AppendOnlyModel):

@@ -242,5 +242,11 @@ def invoice(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "subscriptions/invoice.html",
-        {"entry": entry, "adjustments": entry.adjustments.order_by("at", "pk")},
+        {
+            # Money back, not bookkeeping: a gift's deferral rows are not the buyer's business.
+            "adjustments": entry.adjustments.filter(
+                kind__in=[EntryKind.CREDIT, EntryKind.REFUND]
+            ).order_by("at", "pk"),
+            "entry": entry,
+        },
     )

@@ -4,8 +4,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
+
 from masthead.subscriptions import trial_eligibility
-from masthead.subscriptions.models import Offer, OfferKind, Status, Subscription
+from masthead.subscriptions.models import (
+    Offer,
+    OfferKind,
+    Status,
+    Subscription,
+    SubscriptionEvent,
+)
+
+# What a gift subscription's history rows carry in `data` (masthead.giftsubs).
+GIFT_SOURCE = "gift"
+
+
+def had_gift(user_id: int) -> bool:
+    """Whether this reader ever redeemed a gift subscription (their history says so)."""
+    return SubscriptionEvent.objects.filter(
+        subscription__user_id=user_id, data__source=GIFT_SOURCE
+    ).exists()
 
 
 def ever_paid(user_id: int) -> bool:
@@ -29,6 +47,8 @@ def offer_refusal(user_id: int | None, offer: Offer, *, now: datetime) -> str | 
             if offer.starts_at is None or now >= offer.starts_at
             else ("This offer has not started yet.")
         )
+    if offer.code == settings.GIFT_CONVERSION_OFFER and (user_id is None or not had_gift(user_id)):
+        return "This offer is for readers who were given a gift subscription."
     if user_id is None:
         return None
     if live_subscription(user_id) is not None:

@@ -34,6 +34,8 @@ def refund(
     if not reason.strip():
         raise SubscriptionError("Say why the money is returned.")
     subject = f"refund-{charge.pk}"
+    if charge.subscription is None:
+        raise SubscriptionError("This charge is a gift's: refund it from the gift.")
     with transaction.atomic(durable=True):
         lock(charge.subscription)
         charge = LedgerEntry.objects.get(pk=charge.pk)

@@ -6,7 +6,7 @@ that applies a move, saves exactly the fields it changed and writes the history 
        │ └─cancel─┐       │  └──resume──┐          └─retries exhausted─▶ expired
        │          ▼       └─cancel──▶ cancelled ──period ends──▶ expired
        └─ends without a card ─────────────────────────────────▶ expired
-    complimentary ──end date──▶ expired
+    complimentary ──end date──▶ expired      (a gift: gift_added pushes the end date on)
 
 A new subscription is a move from "" (nothing). Anything not in MOVES is refused with
 IllegalTransition before a single field is written.
@@ -67,6 +67,10 @@ MOVES: dict[str, frozenset[tuple[str, str]]] = {
     # Notices (renewal, price change) change no status.
     EventKind.RENEWAL_NOTICE: frozenset((s, s) for s in _LIVE),
     EventKind.PRICE_NOTICE: frozenset((s, s) for s in _LIVE),
+    # A redeemed gift subscription stacks its months after the current period (giftsubs).
+    EventKind.GIFT_ADDED: frozenset(
+        (s, s) for s in (Status.TRIALING, Status.ACTIVE, Status.CANCELLED, Status.COMPLIMENTARY)
+    ),
     # The provider's copy: created in any state it reports (ended ones too), then moved
     # between the states it reports; it ends through EXPIRED.
     EventKind.PROVIDER_SYNC: frozenset(

@@ -1,0 +1,1 @@
+from tests.metering.support import fresh_caches  # noqa: F401
