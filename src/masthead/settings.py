@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "masthead.billing",
     "masthead.accounts",
     "masthead.gifts",
+    "masthead.groups",
     "masthead.api",
     "masthead.audit",
     "masthead.insights",

@@ -21,6 +21,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("documents/", include(wagtaildocs_urls)),
     path("api/", include("masthead.api.urls")),
     path("", include("masthead.gifts.urls")),
+    path("", include("masthead.groups.urls")),
     path("accounts/", include("masthead.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("masthead.subscriptions.checkout_urls")),
