@@ -10,7 +10,7 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.contrib import admin
-from django.db.models import Q, Sum
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -50,7 +50,7 @@ def usage_rows(institution: Institution) -> list[dict[str, Any]]:
     for row in (
         InstitutionReader.objects.filter(institution=institution)
         .values("month", "via")
-        .annotate(n=Sum(1))
+        .annotate(n=Count("id"))
     ):
         entry = months.setdefault(row["month"], {"month": row["month"]})
         entry[f"readers_{row['via']}"] = row["n"]
