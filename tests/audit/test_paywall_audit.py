@@ -19,6 +19,7 @@ from masthead.accounts.models import AccountEvent, PersonalToken
 from masthead.audit.models import AuditRun
 from masthead.metering.models import MeteredRead, ReaderMeter
 from masthead.metering.stores import RedisMeterStore, get_store
+from masthead.groups import demo as groups_demo
 from masthead.subscriptions import demo as subscription_demo
 from masthead.subscriptions.models import Subscription
 from tests import factories
@@ -43,6 +44,12 @@ PERSONAS = [
     "personal token (api, lapsed subscriber)",
     "personal feed (revoked)",
     "personal token (feed scope) on the api",
+    "group member",
+    "removed member",
+    "institution member by domain",
+    "unverified institutional address",
+    "outsider",
+    "institution address, untrusted peer",
 ]
 # Personas that read one kind of door only (the API, or their own private feed).
 NARROW = {p for p in PERSONAS if p.startswith(("app client", "personal "))}
@@ -80,6 +87,7 @@ def newsroom():
         "Commons", access_level=AccessLevel.FREE, body=body("Commons")
     )
     subscription_demo.load()  # one reader in each subscription state
+    groups_demo.load()  # a group with a member and a removed member, an institution
     return articles
 
 
@@ -393,6 +401,12 @@ PERSONAL = [
     "personal token (api, lapsed subscriber)",
     "personal feed (revoked)",
     "personal token (feed scope) on the api",
+    "group member",
+    "removed member",
+    "institution member by domain",
+    "unverified institutional address",
+    "outsider",
+    "institution address, untrusted peer",
 ]
 
 
