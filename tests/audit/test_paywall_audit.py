@@ -17,9 +17,9 @@ from masthead.access.levels import AccessLevel
 from masthead.accounts import personal
 from masthead.accounts.models import AccountEvent, PersonalToken
 from masthead.audit.models import AuditRun
+from masthead.groups import demo as groups_demo
 from masthead.metering.models import MeteredRead, ReaderMeter
 from masthead.metering.stores import RedisMeterStore, get_store
-from masthead.groups import demo as groups_demo
 from masthead.subscriptions import demo as subscription_demo
 from masthead.subscriptions.models import Subscription
 from tests import factories

@@ -38,7 +38,11 @@ def group_plan(*, price_minor: int = 1000, max_seats: int = 50) -> Plan:
 def group(now: datetime, *, seats: int = 3, manager: Any = None, name: str = "Newsdesk") -> Group:
     manager = manager or factories.user()
     return actions.buy_group(
-        manager, group_plan(), seats=seats, card=card(manager, TEST_CARD_SUCCEEDS, now), now=now,
+        manager,
+        group_plan(),
+        seats=seats,
+        card=card(manager, TEST_CARD_SUCCEEDS, now),
+        now=now,
         name=name,
     )
 
@@ -85,7 +89,9 @@ def identity(user: Any) -> ReaderIdentity:
 def request(user: Any = None, *, ip: str = "203.0.113.9", path: str = "/") -> Any:
     req = RequestFactory().get(path, REMOTE_ADDR=ip)
     req.reader = identity(user)
-    req.user = user or __import__("django.contrib.auth.models", fromlist=["AnonymousUser"]).AnonymousUser()
+    req.user = (
+        user or __import__("django.contrib.auth.models", fromlist=["AnonymousUser"]).AnonymousUser()
+    )
     return req
 
 

@@ -1,4 +1,4 @@
-"""Group actions: buying seats (price × seats through the payments layer and the ledger),
+"""Group actions: buying seats (price x seats through the payments layer and the ledger),
 invitations (expired, revoked, reused, for a full group), join links, removal, seat changes;
 each with its history row and the side effects that must and must not happen."""
 
@@ -35,7 +35,11 @@ def test_buying_seats_charges_price_times_seats_through_the_ledger(now):
     charge = LedgerEntry.objects.get(subscription=sub, kind=EntryKind.CHARGE)
     assert (charge.amount_minor, charge.period_number) == (5000, 1)
     payment = Payment.objects.get(user=grp.manager)
-    assert (payment.amount_minor, payment.context["seats"], payment.status) == (5000, 5, "succeeded")
+    assert (payment.amount_minor, payment.context["seats"], payment.status) == (
+        5000,
+        5,
+        "succeeded",
+    )
     assert charge.description == "Team subscription, 5 seats"
     # The manager holds the first seat; one history row each for the group and the seat.
     assert list(grp.memberships.values_list("user_id", "via")) == [(grp.manager_id, "manager")]
@@ -62,13 +66,18 @@ def test_seats_out_of_range_are_refused_before_any_money_moves(now, seats):
     manager = factories.user()
     with pytest.raises(SubscriptionError, match="between 2 and 50 seats"):
         actions.buy_group(
-            manager, support.group_plan(), seats=seats,
-            card=support.card(manager, "4242424242424242", now), now=now,
+            manager,
+            support.group_plan(),
+            seats=seats,
+            card=support.card(manager, "4242424242424242", now),
+            now=now,
         )
     assert not Payment.objects.exists()
 
 
-def test_an_invitation_is_mailed_on_commit_and_takes_a_seat_once(now, django_capture_on_commit_callbacks):
+def test_an_invitation_is_mailed_on_commit_and_takes_a_seat_once(
+    now, django_capture_on_commit_callbacks
+):
     grp = support.group(now, seats=3)
     reader = factories.user("lena@example.com")
     with django_capture_on_commit_callbacks(execute=True):

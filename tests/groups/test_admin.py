@@ -45,7 +45,9 @@ def form(*, domains=("uni.example",), networks=("198.51.100.0/24",), **fields):
 
 
 def test_staff_create_an_institution_with_domains_and_ranges_and_a_history_row(staff):
-    response = staff.post(ADD, form(domains=("Uni.Example",), networks=("198.51.100.0/24", "2001:db8::/32")))
+    response = staff.post(
+        ADD, form(domains=("Uni.Example",), networks=("198.51.100.0/24", "2001:db8::/32"))
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     inst = Institution.objects.get()
     assert [d.domain for d in inst.domains.all()] == ["uni.example"]
@@ -68,7 +70,8 @@ def test_a_bad_range_is_a_form_error(staff, cidr):
 
 
 @pytest.mark.parametrize(
-    "domain", ["@uni.example", "uni", "*.uni.example", "uni .example", "-uni.example", "ünï.example"]
+    "domain",
+    ["@uni.example", "uni", "*.uni.example", "uni .example", "-uni.example", "ünï.example"],
 )
 def test_a_bad_domain_is_a_form_error(staff, domain):
     response = staff.post(ADD, form(domains=(domain,)))

@@ -9,13 +9,7 @@ import pytest
 from masthead.core import clock
 from masthead.groups import actions
 from masthead.groups.models import Institution, SeatReads
-from tests.audit.test_paywall_audit import (  # noqa: F401
-    audit,
-    failing,
-    gated_html,
-    newsroom,
-    plant,
-)
+from tests.audit.test_paywall_audit import audit, failing, gated_html, plant
 from tests.groups import support
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,7 +38,11 @@ def chosen(*names):
 
 
 def test_every_door_is_cut_for_every_group_and_institution_persona(
-    live_server, newsroom, group, capsys, settings  # noqa: F811
+    live_server,
+    newsroom,
+    group,
+    capsys,
+    settings,
 ):
     settings.TRUSTED_PROXIES = ["127.0.0.1"]  # the audit stands inside a network by proxy
     member = group.memberships.exclude(user=group.manager).filter(removed_at__isnull=True).get()
@@ -58,7 +56,10 @@ def test_every_door_is_cut_for_every_group_and_institution_persona(
 
 
 def test_without_trusted_proxies_a_forwarded_institution_address_reads_as_an_outsider(
-    live_server, newsroom, capsys, settings  # noqa: F811
+    live_server,
+    newsroom,
+    capsys,
+    settings,
 ):
     settings.TRUSTED_PROXIES = []
     audit(live_server, *chosen("institution address, untrusted peer"))
@@ -93,8 +94,10 @@ def _email(request) -> str:
     [
         (
             "removed member",
-            lambda r: r.user.is_authenticated
-            and r.user.group_memberships.filter(removed_at__isnull=False).exists(),
+            lambda r: (
+                r.user.is_authenticated
+                and r.user.group_memberships.filter(removed_at__isnull=False).exists()
+            ),
         ),
         ("unverified institutional address", lambda r: "-unverified-" in _email(r)),
         ("outsider", lambda r: r.META.get("HTTP_X_FORWARDED_FOR") == "203.0.113.73"),
@@ -106,7 +109,14 @@ def _email(request) -> str:
     ids=["removed-member", "unverified-address", "outsider", "untrusted-forwarded-address"],
 )
 def test_a_door_that_lets_a_gated_persona_read_fails_the_audit(
-    live_server, newsroom, group, capsys, monkeypatch, settings, persona, predicate  # noqa: F811
+    live_server,
+    newsroom,
+    group,
+    capsys,
+    monkeypatch,
+    settings,
+    persona,
+    predicate,
 ):
     settings.TRUSTED_PROXIES = []
     plant(monkeypatch, settings, leaking_to(predicate))

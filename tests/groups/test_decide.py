@@ -12,7 +12,7 @@ from masthead.access.decision import Level, Reason, decide
 from masthead.core import clock
 from masthead.groups import actions
 from masthead.groups.models import InstitutionReader, InstitutionReads, SeatReads
-from masthead.groups.passes import Coverage, Cover, Seat
+from masthead.groups.passes import Cover, Coverage, Seat
 from masthead.newsroom.models import AccessLevel
 from masthead.subscriptions import actions as subscriptions
 from tests import factories
@@ -38,9 +38,7 @@ def world(now):
     grp = support.group(now, seats=4)
     member = support.member(grp, now)
     removed = support.member(grp, now)
-    actions.remove_member(
-        grp.memberships.get(user=removed), actor=grp.manager, now=now
-    )
+    actions.remove_member(grp.memberships.get(user=removed), actor=grp.manager, now=now)
     support.institution(now)
     readers |= {
         "group member": member,

@@ -12,11 +12,10 @@ from masthead.core import clock
 from masthead.newsroom.models import AccessLevel
 from tests import factories
 from tests.groups import support
-from tests.newsroom.test_narrow_path import (  # noqa: F401  (fixtures)
-    apps,
+from tests.newsroom.test_narrow_path import (
     assert_same,
     call,
-    clean_process_state,
+    clean_process_state,  # noqa: F401
     served_narrow,
     warm,
 )
@@ -67,9 +66,7 @@ def test_the_narrow_path_serves_an_inside_reader_what_the_full_stack_serves(
     )
 
 
-def test_the_range_check_costs_an_outsider_no_query_once_the_table_is_held(
-    apps, members_only, uni
-):
+def test_the_range_check_costs_an_outsider_no_query_once_the_table_is_held(apps, members_only, uni):
     full, _ = apps
     warm(full, members_only.url)
     served_narrow(apps, members_only.url, REMOTE_ADDR=OUTSIDE)
@@ -81,7 +78,8 @@ def test_the_range_check_costs_an_outsider_no_query_once_the_table_is_held(
     with CaptureQueriesContext(connection) as without_ranges:
         served_narrow(apps, members_only.url, REMOTE_ADDR=OUTSIDE)
     assert len(with_ranges) == len(without_ranges)
-    print(f"\nqueries per outsider request, with ranges {len(with_ranges)}, without {len(without_ranges)}")
+    counts = f"{len(with_ranges)} with ranges, {len(without_ranges)} without"
+    print(f"\nqueries per outsider request on the narrow path: {counts}")
 
 
 def test_a_listing_kept_for_outsiders_is_not_served_to_a_reader_inside_a_range(apps, uni):

@@ -50,8 +50,8 @@ from masthead.gifts import actions as gift_actions
 from masthead.gifts.passes import GiftPass, pass_of
 from masthead.groups import actions as group_actions
 from masthead.groups.passes import Coverage, coverage_for
-from masthead.groups.passes import covered_by_network as _covered_by_network
 from masthead.groups.passes import coverage_of as _coverage_of
+from masthead.groups.passes import covered_by_network as _covered_by_network
 from masthead.metering.actions import record_read
 from masthead.metering.identity import ANONYMOUS, ReaderIdentity, note_meter_met
 from masthead.metering.policy import current_policy

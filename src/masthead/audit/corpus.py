@@ -95,7 +95,9 @@ def shown_blocks(
         consult_meter=reading,
         screen=screen_of(persona),
         gift=gift,
-        coverage=coverage_for(persona.user.pk if persona.user is not None else None, persona.address),
+        coverage=coverage_for(
+            persona.user.pk if persona.user is not None else None, persona.address
+        ),
     )
     if decision.level is Level.FULL:
         return None

@@ -103,9 +103,7 @@ class SeatReadsKept:
         from masthead.groups.models import SeatReads
 
         self.user_id = user.pk
-        self.before = dict(
-            SeatReads.objects.filter(user_id=user.pk).values_list("pk", "reads")
-        )
+        self.before = dict(SeatReads.objects.filter(user_id=user.pk).values_list("pk", "reads"))
 
     def restore(self) -> None:
         from masthead.groups.models import SeatReads

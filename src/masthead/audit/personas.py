@@ -155,12 +155,17 @@ class Cast:
         from masthead.audit import group_personas as gp
 
         personas: list[Persona] = []
-        for name, user in (("group member", gp.live_member()), ("removed member", gp.removed_member())):
+        for name, user in (
+            ("group member", gp.live_member()),
+            ("removed member", gp.removed_member()),
+        ):
             if user is None:
                 self.missing.append(name)
             else:
                 self.meter_keys.add(f"u:{user.pk}")
-                self.seat_reads = gp.SeatReadsKept(user) if name == "group member" else self.seat_reads
+                self.seat_reads = (
+                    gp.SeatReadsKept(user) if name == "group member" else self.seat_reads
+                )
                 personas.append(self._signed_in(Persona(name, user=user)))
         self.institution = inst = gp.AuditInstitution()
         by_domain = inst.reader("domain", verified=True)

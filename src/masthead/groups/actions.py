@@ -114,17 +114,29 @@ def ensure_group(subscription: Any, *, now: datetime, name: str = "") -> Group:
                 name=name.strip() or f"{subscription.user.get_full_name() or 'Group'} readers",
                 created_at=now,
             )
-            _event(group, GroupEvent.Kind.CREATED, at=now, actor_id=subscription.user_id,
-                   data={"seats": subscription.seats})
+            _event(
+                group,
+                GroupEvent.Kind.CREATED,
+                at=now,
+                actor_id=subscription.user_id,
+                data={"seats": subscription.seats},
+            )
             if not Membership.objects.filter(
                 user_id=subscription.user_id, removed_at__isnull=True
             ).exists():
                 Membership.objects.create(
-                    group=group, user_id=subscription.user_id, via=Membership.Via.MANAGER,
+                    group=group,
+                    user_id=subscription.user_id,
+                    via=Membership.Via.MANAGER,
                     joined_at=now,
                 )
-                _event(group, GroupEvent.Kind.JOINED, at=now, user_id=subscription.user_id,
-                       data={"via": "manager"})
+                _event(
+                    group,
+                    GroupEvent.Kind.JOINED,
+                    at=now,
+                    user_id=subscription.user_id,
+                    data={"via": "manager"},
+                )
             return group
     except IntegrityError:
         return Group.objects.get(subscription=subscription)
@@ -141,10 +153,15 @@ def buy_group(
     checkout_key: str | None = None,
     consent: Any = None,
 ) -> Group:
-    """A manager buys `seats` seats of a group plan: the ordinary checkout (price × seats
+    """A manager buys `seats` seats of a group plan: the ordinary checkout (price x seats
     through the payments layer and the ledger), then the group."""
     subscription = subscriptions.subscribe(
-        manager, plan=plan, card=card, now=now, seats=seats, checkout_key=checkout_key,
+        manager,
+        plan=plan,
+        card=card,
+        now=now,
+        seats=seats,
+        checkout_key=checkout_key,
         consent=consent,
     )
     return ensure_group(subscription, now=now, name=name)
@@ -168,14 +185,19 @@ def invite(group: Group, email: str, *, actor: Any, now: datetime) -> Invited:
         if seats_used(locked) >= locked.subscription.seats:
             raise GroupRefused(Refusal.FULL, "Every seat is taken: add seats or remove a member.")
         invitation = Invitation.objects.create(
-            group=locked, email=email, token_hash=tokens.digest(token), created_at=now,
+            group=locked,
+            email=email,
+            token_hash=tokens.digest(token),
+            created_at=now,
             expires_at=now + INVITATION_LIFETIME,
         )
         _event(locked, GroupEvent.Kind.INVITED, at=now, actor=actor, email=email)
         url = links.absolute(reverse("groups:invitation", args=[token]))
         mail.queue_email(
             kind="group_invitation",
-            subject=f"{actor.get_full_name() or actor.email} invites you to read {settings.SITE_NAME}",
+            subject=(
+                f"{actor.get_full_name() or actor.email} invites you to read {settings.SITE_NAME}"
+            ),
             body=(
                 f"You have been given a seat in {locked.name} to read {settings.SITE_NAME} "
                 f"in full.\n\nAccept the invitation (sign in or create an account first):\n"
@@ -202,9 +224,9 @@ def revoke_invitation(invitation: Invitation, *, actor: Any, now: datetime) -> b
 def invitation_for(token: str | None) -> Invitation | None:
     if not token or not tokens.well_formed(token):
         return None
-    return Invitation.objects.select_related("group").filter(
-        token_hash=tokens.digest(token)
-    ).first()
+    return (
+        Invitation.objects.select_related("group").filter(token_hash=tokens.digest(token)).first()
+    )
 
 
 def _take_seat(group: Group, user: Any, via: str, *, now: datetime) -> Membership:
@@ -301,7 +323,9 @@ def remove_member(membership: Membership, *, actor: Any, now: datetime) -> bool:
         return True
 
 
-def change_seats(group: Group, seats: int, *, actor: Any, now: datetime, expected: Any = None) -> Group:
+def change_seats(
+    group: Group, seats: int, *, actor: Any, now: datetime, expected: Any = None
+) -> Group:
     """A different seat count: a plan change through the subscription's own path (more seats
     charged now, pro rata; fewer at once, nothing refunded), never below the members."""
     _refuse_unless_manager(group, actor)
@@ -314,8 +338,13 @@ def change_seats(group: Group, seats: int, *, actor: Any, now: datetime, expecte
     )
     with transaction.atomic(durable=True):
         locked = lock_group(group)
-        _event(locked, GroupEvent.Kind.SEATS_CHANGED, at=now, actor=actor,
-               data={"from": before, "to": changed.seats})
+        _event(
+            locked,
+            GroupEvent.Kind.SEATS_CHANGED,
+            at=now,
+            actor=actor,
+            data={"from": before, "to": changed.seats},
+        )
     return locked
 
 

@@ -47,13 +47,13 @@ def usage_rows(institution: Institution) -> list[dict[str, Any]]:
     for row in InstitutionReads.objects.filter(institution=institution):
         entry = months.setdefault(row.month, {"month": row.month})
         entry[f"reads_{row.via}"] = row.reads
-    for row in (
+    for counted in (
         InstitutionReader.objects.filter(institution=institution)
         .values("month", "via")
         .annotate(n=Count("id"))
     ):
-        entry = months.setdefault(row["month"], {"month": row["month"]})
-        entry[f"readers_{row['via']}"] = row["n"]
+        entry = months.setdefault(counted["month"], {"month": counted["month"]})
+        entry[f"readers_{counted['via']}"] = counted["n"]
     rows = []
     for month in sorted(months, reverse=True):
         entry = months[month]
@@ -93,7 +93,8 @@ class InstitutionAdmin(admin.ModelAdmin):
     @admin.display(description="Usage")
     def usage_link(self, obj: Institution) -> str:
         return format_html(
-            '<a href="{}">Usage report</a>', reverse("admin:groups_institution_usage", args=[obj.pk])
+            '<a href="{}">Usage report</a>',
+            reverse("admin:groups_institution_usage", args=[obj.pk]),
         )
 
     def get_urls(self) -> list[Any]:
@@ -129,7 +130,13 @@ class InstitutionAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="{institution.slug}-usage.csv"'
         writer = csv.writer(response)
         writer.writerow(
-            ["month", "reads_by_domain", "reads_by_network", "readers_by_domain", "readers_by_network"]
+            [
+                "month",
+                "reads_by_domain",
+                "reads_by_network",
+                "readers_by_domain",
+                "readers_by_network",
+            ]
         )
         for row in usage_rows(institution):
             writer.writerow(

@@ -59,7 +59,11 @@ def load() -> list[str]:
     manager, created = _reader(MANAGER)
     if created:
         group = actions.buy_group(
-            manager, plan, seats=5, card=_card(manager, TEST_CARD_SUCCEEDS, now), now=now,
+            manager,
+            plan,
+            seats=5,
+            card=_card(manager, TEST_CARD_SUCCEEDS, now),
+            now=now,
             name="Harbour Desk",
         )
         member, _ = _reader(MEMBER)

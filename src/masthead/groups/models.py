@@ -54,7 +54,9 @@ class Membership(models.Model):
         ordering = ["joined_at", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user"], condition=Q(removed_at__isnull=True), name="one_live_seat_per_reader"
+                fields=["user"],
+                condition=Q(removed_at__isnull=True),
+                name="one_live_seat_per_reader",
             )
         ]
 
@@ -127,6 +129,9 @@ class SeatReads(models.Model):
             models.UniqueConstraint(fields=["group", "user", "month"], name="seat_reads_once")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.group_id}: {self.reads} in {self.month:%Y-%m}"
+
 
 def validate_domain(value: str) -> None:
     value = value.strip().lower()
@@ -161,7 +166,9 @@ class Institution(models.Model):
     and by network, during its active period. Staff manage it in the admin."""
 
     name = models.CharField(max_length=120)
-    slug = models.SlugField(max_length=60, unique=True, help_text=_("Its page: /institutions/<slug>/"))
+    slug = models.SlugField(
+        max_length=60, unique=True, help_text=_("Its page: /institutions/<slug>/")
+    )
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField(null=True, blank=True, help_text=_("Empty: no end set."))
     contact = models.CharField(
@@ -227,6 +234,9 @@ class InstitutionEvent(AppendOnlyModel):
     class Meta:
         ordering = ["at", "pk"]
 
+    def __str__(self) -> str:
+        return f"{self.kind} {self.institution_id}"
+
 
 class Via(models.TextChoices):
     DOMAIN = "domain", _("verified e-mail domain")
@@ -246,6 +256,9 @@ class InstitutionReads(models.Model):
             models.UniqueConstraint(fields=["institution", "month", "via"], name="inst_reads_once")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.institution_id} {self.via}: {self.reads} in {self.month:%Y-%m}"
+
 
 class InstitutionReader(models.Model):
     """A distinct reader (account or reader cookie) an institution covered in a month."""
@@ -261,3 +274,6 @@ class InstitutionReader(models.Model):
                 fields=["institution", "month", "via", "reader_key"], name="inst_reader_once"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.reader_key} via {self.via} in {self.month:%Y-%m}"

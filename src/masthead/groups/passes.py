@@ -83,7 +83,11 @@ NOBODY = Coverage()
 
 def _cover(institution: Any, via: str) -> Cover:
     return Cover(
-        institution.pk, institution.name, institution.slug, via, institution.starts_at,
+        institution.pk,
+        institution.name,
+        institution.slug,
+        via,
+        institution.starts_at,
         institution.ends_at,
     )
 
@@ -131,7 +135,7 @@ def account_coverage(user_id: int | None) -> tuple[Seat | None, tuple[Cover, ...
     if facts is reader_state.MISSING:
         facts = _account_facts(user_id)
         reader_state.keep(user_id, PART, stamp, facts)
-    seat, covers = facts
+    seat, covers = facts  # type: ignore[misc]
     return seat, covers
 
 

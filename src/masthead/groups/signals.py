@@ -49,4 +49,6 @@ def connect() -> None:
         signal.connect(address_changed, sender=EmailAddress, dispatch_uid="groups-email")
         signal.connect(subscription_changed, sender=Subscription, dispatch_uid="groups-sub")
         for model in (models.Institution, models.InstitutionDomain, models.InstitutionNetwork):
-            signal.connect(institution_changed, sender=model, dispatch_uid=f"groups-{model.__name__}")
+            signal.connect(
+                institution_changed, sender=model, dispatch_uid=f"groups-{model.__name__}"
+            )

@@ -30,9 +30,13 @@ def _managed_group(user: Any) -> Group | None:
     return Group.objects.filter(manager=user).select_related("subscription__plan").last()
 
 
-def _refused(request: HttpRequest, refused: actions.GroupRefused, status: int = 409) -> HttpResponse:
+def _refused(
+    request: HttpRequest, refused: actions.GroupRefused, status: int = 409
+) -> HttpResponse:
     return TemplateResponse(
-        request, "groups/refused.html", {"message": str(refused), "code": refused.refusal},
+        request,
+        "groups/refused.html",
+        {"message": str(refused), "code": refused.refusal},
         status=status,
     )
 
@@ -46,9 +50,9 @@ def manage(request: HttpRequest) -> HttpResponse:
     now = clock.now()
     month = actions._month(now)
     reads = dict(
-        SeatReads.objects.filter(group=group, month=month).values_list("user_id").annotate(
-            total=Sum("reads")
-        )
+        SeatReads.objects.filter(group=group, month=month)
+        .values_list("user_id")
+        .annotate(total=Sum("reads"))
     )
     members = [
         {"membership": m, "reads": reads.get(m.user_id, 0)}
@@ -160,8 +164,13 @@ def _joining(request: HttpRequest, token: str, *, link: bool) -> HttpResponse:
         group = actions.group_for_link(token)
         invitation = None
         if group is None:
-            return _refused(request, actions.GroupRefused(actions.Refusal.UNKNOWN,
-                            "This join link is not valid or was withdrawn."), 404)
+            return _refused(
+                request,
+                actions.GroupRefused(
+                    actions.Refusal.UNKNOWN, "This join link is not valid or was withdrawn."
+                ),
+                404,
+            )
     else:
         invitation = actions.invitation_for(token)
         if invitation is None:
@@ -174,8 +183,14 @@ def _joining(request: HttpRequest, token: str, *, link: bool) -> HttpResponse:
             else:
                 actions.accept_invitation(token, request.user, now=now)
         except actions.GroupRefused as refused:
-            return _refused(request, refused, 410 if refused.refusal in (
-                actions.Refusal.EXPIRED, actions.Refusal.REVOKED, actions.Refusal.USED) else 409)
+            return _refused(
+                request,
+                refused,
+                410
+                if refused.refusal
+                in (actions.Refusal.EXPIRED, actions.Refusal.REVOKED, actions.Refusal.USED)
+                else 409,
+            )
         messages.success(request, f"Welcome to {group.name}: you can now read everything.")
         return redirect("/")
     state = ""
@@ -189,9 +204,14 @@ def _joining(request: HttpRequest, token: str, *, link: bool) -> HttpResponse:
     return TemplateResponse(
         request,
         "groups/join.html",
-        {"group": group, "invitation": invitation, "state": state, "link": link,
-         "login_url": f"{reverse('account_login')}?next={request.path}",
-         "signup_url": f"{reverse('account_signup')}?next={request.path}"},
+        {
+            "group": group,
+            "invitation": invitation,
+            "state": state,
+            "link": link,
+            "login_url": f"{reverse('account_login')}?next={request.path}",
+            "signup_url": f"{reverse('account_signup')}?next={request.path}",
+        },
         status=410 if state else 200,
     )
 

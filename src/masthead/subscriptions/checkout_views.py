@@ -72,7 +72,9 @@ def _seats(request: HttpRequest, plan: Plan) -> tuple[int, str]:
     """A group plan's seat count from the form (2 by default) and why it is refused, if it is."""
     if not plan.group:
         return 1, ""
-    raw = (request.POST.get("seats") if request.method == "POST" else request.GET.get("seats")) or "2"
+    raw = (
+        request.POST.get("seats") if request.method == "POST" else request.GET.get("seats")
+    ) or "2"
     seats = int(raw) if raw.isdigit() and len(raw) < 5 else 0
     return seats, actions.seats_refusal(plan, seats) or ""
 
@@ -166,7 +168,9 @@ def _checkout(request: HttpRequest, *, plan: Plan, offer: Offer | None) -> HttpR
                     f"Welcome! You now have full access to {settings.SITE_NAME}."
                     + (" Continue reading below." if back else ""),
                 )
-                return redirect(back or ("groups:manage" if plan.group else "subscriptions:account"))
+                return redirect(
+                    back or ("groups:manage" if plan.group else "subscriptions:account")
+                )
     else:
         form = form_class(now=now) if form_class else CheckoutForm()
         if request.method == "GET":

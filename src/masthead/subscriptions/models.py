@@ -219,7 +219,7 @@ class Subscription(models.Model):
     current_period_end = models.DateTimeField()
     # 0 for a trial, 1 for the first paid period, ...; a charge is unique per period.
     period_number = models.PositiveIntegerField(default=0)
-    # Seats bought (group plans; 1 for everyone else). Each renewal charges price × seats.
+    # Seats bought (group plans; 1 for everyone else). Each renewal charges price x seats.
     seats = models.PositiveSmallIntegerField(default=1)
     paid_periods = models.PositiveIntegerField(default=0)
     trial_end = models.DateTimeField(null=True, blank=True)

@@ -16,6 +16,7 @@ from masthead.subscriptions.actions.changes import cancel, change_plan, resume, 
 from masthead.subscriptions.actions.checkout import (
     grant_comp,
     record_checkout_consent,
+    seats_refusal,
     start_trial,
     subscribe,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "next_due_step",
     "offer_refusal",
     "preview_plan_change",
+    "seats_refusal",
     "reconcile_payments",
     "record_checkout_consent",
     "record_payment_failure",

@@ -94,7 +94,9 @@ def preview_plan_change(
     )
     if not upgrade:
         # Fewer seats of the same plan: at once, nothing charged (decision 0036).
-        return preview(plan.pk == sub.plan_id, 0, 0, now if plan.pk == sub.plan_id else sub.current_period_end)
+        return preview(
+            plan.pk == sub.plan_id, 0, 0, now if plan.pk == sub.plan_id else sub.current_period_end
+        )
     total_days = max((sub.current_period_end - sub.current_period_start).days, 1)
     remaining_days = max((sub.current_period_end - now).days, 0)
     credit = min(paid_for_period(sub) * remaining_days // total_days, new_total)
