@@ -192,8 +192,12 @@ def _joining(request: HttpRequest, token: str, *, link: bool) -> HttpResponse:
                 else 409,
             )
         messages.success(request, f"Welcome to {group.name}: you can now read everything.")
-        return redirect("/")
+        return redirect(request.path)
     state = ""
+    if request.user.is_authenticated and Membership.objects.filter(
+        group=group, user=request.user, removed_at__isnull=True
+    ).exists():
+        state = "member"
     if invitation is not None:
         if invitation.revoked_at:
             state = "revoked"
@@ -212,7 +216,7 @@ def _joining(request: HttpRequest, token: str, *, link: bool) -> HttpResponse:
             "login_url": f"{reverse('account_login')}?next={request.path}",
             "signup_url": f"{reverse('account_signup')}?next={request.path}",
         },
-        status=410 if state else 200,
+        status=410 if state not in ("", "member") else 200,
     )
 
 
