@@ -38,7 +38,7 @@ from masthead.access.campaigns import active_campaign
 from masthead.access.levels import AccessLevel
 from masthead.access.privacy import Screen
 from masthead.gifts.passes import GiftPass, Standing
-from masthead.groups.passes import Coverage
+from masthead.groups.passes import Coverage, LazyCoverage
 from masthead.metering.identity import ANONYMOUS, ReaderIdentity
 from masthead.metering.models import FailMode, MeterPolicy
 from masthead.metering.policy import current_policy
@@ -188,7 +188,7 @@ def decide(
     consult_meter: bool = True,
     screen: Screen | None = None,
     gift: GiftPass | None = None,
-    coverage: Coverage | None = None,
+    coverage: Coverage | LazyCoverage | None = None,
 ) -> Decision:
     """Pure: may `reader` read `article` at `now`, and what do they see. No writes.
 
@@ -252,7 +252,7 @@ def _decide(
     now: datetime,
     consult_meter: bool,
     gift: GiftPass | None = None,
-    coverage: Coverage | None = None,
+    coverage: Coverage | LazyCoverage | None = None,
 ) -> Decision:
     """Rules 2 onwards: the reader's."""
     if reader.is_staff:

@@ -49,7 +49,7 @@ from masthead.core import cdn, clock, events, metrics
 from masthead.gifts import actions as gift_actions
 from masthead.gifts.passes import GiftPass, pass_of
 from masthead.groups import actions as group_actions
-from masthead.groups.passes import Coverage, coverage_for
+from masthead.groups.passes import Coverage, LazyCoverage, coverage_for
 from masthead.groups.passes import coverage_of as _coverage_of
 from masthead.groups.passes import covered_by_network as _covered_by_network
 from masthead.metering.actions import record_read
@@ -89,7 +89,7 @@ def gift_of(request: HttpRequest | None) -> GiftPass | None:
     return pass_of(request)
 
 
-def coverage_of(request: HttpRequest | None) -> Coverage:
+def coverage_of(request: HttpRequest | None) -> Coverage | LazyCoverage:
     """The reader's seat and institutions (by verified domain, by the client address through
     trusted proxies only), worked out once per request (`groups.passes`)."""
     return _coverage_of(request)

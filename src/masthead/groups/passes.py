@@ -81,6 +81,35 @@ class Coverage:
 NOBODY = Coverage()
 
 
+class LazyCoverage:
+    """A `Coverage` worked out on first use, once: `decide` asks only when the rules before
+    (staff, subscriber) did not settle it, so a subscriber's request costs nothing more."""
+
+    def __init__(self, user_id: int | None, address: str | None) -> None:
+        self._args = (user_id, address)
+        self._found: Coverage | None = None
+
+    @property
+    def found(self) -> Coverage:
+        if self._found is None:
+            self._found = coverage_for(*self._args)
+        return self._found
+
+    def seat_at(self, now: datetime) -> Seat | None:
+        return self.found.seat_at(now)
+
+    def institution_at(self, now: datetime) -> Cover | None:
+        return self.found.institution_at(now)
+
+    @property
+    def seat(self) -> Seat | None:
+        return self.found.seat
+
+    @property
+    def institutions(self) -> tuple[Cover, ...]:
+        return self.found.institutions
+
+
 def _cover(institution: Any, via: str) -> Cover:
     return Cover(
         institution.pk,
@@ -203,8 +232,8 @@ def coverage_for(user_id: int | None, address: str | None = None) -> Coverage:
     return Coverage(seat, covers + by_network)
 
 
-def coverage_of(request: Any) -> Coverage:
-    """This request's coverage, worked out once."""
+def coverage_of(request: Any) -> Coverage | LazyCoverage:
+    """This request's coverage, worked out once, when first asked."""
     if request is None:
         return NOBODY
     found = getattr(request, _ON_REQUEST, None)
@@ -212,7 +241,7 @@ def coverage_of(request: Any) -> Coverage:
         reader = getattr(request, "reader", None)
         user_id = getattr(reader, "user_id", None)
         address = clientip.client_ip(request) if hasattr(request, "META") else None
-        found = coverage_for(user_id, address)
+        found = LazyCoverage(user_id, address)
         setattr(request, _ON_REQUEST, found)
     return found
 
