@@ -124,13 +124,13 @@ _COLD_WITH_REDIS = {
     "/": 17,
     "/world/": 17,
     "/tags/harbours/": 12,
-    "/authors/ana-petrova/": 18,
+    "/authors/ana-petrova/": 19,
     "/search/?q=harbour": 15,
     "/feeds/rss/": 8,
     "/feeds/atom/": 8,
     "/feeds/world/rss/": 10,
     "/feeds/world/atom/": 10,
-    "/sitemap.xml": 11,
+    "/sitemap.xml": 12,
     "/news-sitemap.xml": 6,
 }
 COLD_QUERIES = _COLD_WITH_REDIS if settings.REDIS_URL else _COLD_ON_THE_EMBEDDED_DEFAULT
