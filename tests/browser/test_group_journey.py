@@ -59,7 +59,10 @@ def test_a_manager_invites_a_member_who_accepts_and_reads_in_full(
     page.get_by_label("E-mail address").fill(reader.email)
     page.get_by_role("button", name="Send invitation").click()
     assert "Invitation sent to lena@newsdesk.example." in page.inner_text("body")
-    assert "lena@newsdesk.example" in page.get_by_role("region", name="Pending invitations").inner_text()
+    assert (
+        "lena@newsdesk.example"
+        in page.get_by_role("region", name="Pending invitations").inner_text()
+    )
     _shots(page, axe, screenshot, "manager-invited")
 
     email = OutboxEmail.objects.get(kind="group_invitation", to=[reader.email])

@@ -194,9 +194,12 @@ def _joining(request: HttpRequest, token: str, *, link: bool) -> HttpResponse:
         messages.success(request, f"Welcome to {group.name}: you can now read everything.")
         return redirect(request.path)
     state = ""
-    if request.user.is_authenticated and Membership.objects.filter(
-        group=group, user=request.user, removed_at__isnull=True
-    ).exists():
+    if (
+        request.user.is_authenticated
+        and Membership.objects.filter(
+            group=group, user=request.user, removed_at__isnull=True
+        ).exists()
+    ):
         state = "member"
     if invitation is not None:
         if invitation.revoked_at:
