@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "masthead.accounts",
     "masthead.gifts",
     "masthead.giftsubs",
+    "masthead.groups",
     "masthead.api",
     "masthead.audit",
     "masthead.insights",

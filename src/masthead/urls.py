@@ -22,6 +22,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/", include("masthead.api.urls")),
     path("", include("masthead.gifts.urls")),
     path("", include("masthead.giftsubs.urls")),
+    path("", include("masthead.groups.urls")),
     path("accounts/", include("masthead.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("masthead.subscriptions.checkout_urls")),

@@ -18,6 +18,7 @@ from masthead.accounts import personal
 from masthead.accounts.models import AccountEvent, PersonalToken
 from masthead.audit.models import AuditRun
 from masthead.giftsubs import demo as giftsubs_demo
+from masthead.groups import demo as groups_demo
 from masthead.metering.models import MeteredRead, ReaderMeter
 from masthead.metering.stores import RedisMeterStore, get_store
 from masthead.subscriptions import demo as subscription_demo
@@ -46,6 +47,12 @@ PERSONAS = [
     "personal token (api, lapsed subscriber)",
     "personal feed (revoked)",
     "personal token (feed scope) on the api",
+    "group member",
+    "removed member",
+    "institution member by domain",
+    "unverified institutional address",
+    "outsider",
+    "institution address, untrusted peer",
 ]
 # Personas that read one kind of door only (the API, or their own private feed).
 NARROW = {p for p in PERSONAS if p.startswith(("app client", "personal "))}
@@ -84,6 +91,7 @@ def newsroom():
     )
     subscription_demo.load()  # one reader in each subscription state
     giftsubs_demo.load()  # a gift recipient and a reader whose gift ended
+    groups_demo.load()  # a group with a member and a removed member, an institution
     return articles
 
 
@@ -397,6 +405,12 @@ PERSONAL = [
     "personal token (api, lapsed subscriber)",
     "personal feed (revoked)",
     "personal token (feed scope) on the api",
+    "group member",
+    "removed member",
+    "institution member by domain",
+    "unverified institutional address",
+    "outsider",
+    "institution address, untrusted peer",
 ]
 
 

@@ -5,8 +5,14 @@
 separate action `masthead.metering.actions.record_read`, which `doors.open_article` calls.
 
 Order of the rules (first match wins): unpublished or private page (hidden), free or
-sponsored article, staff, subscriber, campaign, verified crawler, a valid gift link for this
+sponsored article, staff, subscriber, a seat in a live group, an institution (by verified
+e-mail domain, then by network), campaign, verified crawler, a valid gift link for this
 article, lapsed reader, subscribers-only article, the meter.
+
+A seat or an institution (`masthead.groups.passes.Coverage`, what the door layer worked out
+once for this request) is paid access like a subscription: it comes before the campaign (a
+while-it-lasts opening) and the crawler, and before the lapsed rule (a lapsed reader who
+holds a seat reads on it). Decision 0036 argues the order.
 
 A gift (`masthead.gifts.passes.GiftPass`, what the request's `?gift=<token>` names) opens
 its one article in full for anyone, lapsed readers included, and never counts a read. It comes
@@ -32,6 +38,7 @@ from masthead.access.campaigns import active_campaign
 from masthead.access.levels import AccessLevel
 from masthead.access.privacy import Screen
 from masthead.gifts.passes import GiftPass, Standing
+from masthead.groups.passes import Coverage, LazyCoverage
 from masthead.metering.identity import ANONYMOUS, ReaderIdentity
 from masthead.metering.models import FailMode, MeterPolicy
 from masthead.metering.policy import current_policy, policy_for
@@ -65,6 +72,8 @@ class Reason(enum.StrEnum):
     LAPSED_SUBSCRIPTION = "lapsed_subscription"
     METER_UNAVAILABLE = "meter_unavailable"
     GIFT = "gift"  # a valid gift link for this article: full, never counted
+    GROUP_SEAT = "group_seat"  # a seat in a group whose subscription is live
+    INSTITUTION = "institution"  # an institution's verified e-mail domain or network
 
 
 # Reasons that mean the reader met the meter (an anonymous reader then gets the cookie).
@@ -89,6 +98,10 @@ class Decision:
     restricted: bool = False
     # Why the gift link this request carried opened nothing (expired, revoked); else "".
     gift_notice: str = ""
+    # GROUP_SEAT: the group's id; INSTITUTION: the institution's id and how ("domain",
+    # "network"). What the door records usage under.
+    covered_by: int | None = None
+    via: str = ""
 
     @property
     def full(self) -> bool:
@@ -175,6 +188,7 @@ def decide(
     consult_meter: bool = True,
     screen: Screen | None = None,
     gift: GiftPass | None = None,
+    coverage: Coverage | LazyCoverage | None = None,
 ) -> Decision:
     """Pure: may `reader` read `article` at `now`, and what do they see. No writes.
 
@@ -182,11 +196,17 @@ def decide(
     that would count is gated without asking the counter store. `screen` is what the request
     passed of Wagtail's page privacy (`doors.screen_of`); without one, no restriction is passed.
     `gift` is the gift link the request carries (`doors.gift_of`), whatever its standing.
+    `coverage` is the reader's seat and institutions (`doors.coverage_of`).
     """
     settled, restricted = _everyones_rules(article, screen)
     if settled is None:
         settled = _decide(
-            reader or ANONYMOUS, article, now=now, consult_meter=consult_meter, gift=gift
+            reader or ANONYMOUS,
+            article,
+            now=now,
+            consult_meter=consult_meter,
+            gift=gift,
+            coverage=coverage,
         )
     settled = with_gift_notice(settled, gift, article, now)
     return replace(settled, restricted=True) if restricted else settled
@@ -232,6 +252,7 @@ def _decide(
     now: datetime,
     consult_meter: bool,
     gift: GiftPass | None = None,
+    coverage: Coverage | LazyCoverage | None = None,
 ) -> Decision:
     """Rules 2 onwards: the reader's."""
     if reader.is_staff:
@@ -239,6 +260,21 @@ def _decide(
     entitlement = entitlement_for(reader.user_id, now=now) if reader.registered else NO_ENTITLEMENT
     if entitlement.reads_everything:
         return Decision(Level.FULL, Reason.SUBSCRIBER)
+    if coverage is not None:
+        seat = coverage.seat_at(now) if reader.registered else None
+        if seat is not None:
+            message = messages.group_seat(seat.group_name)
+            return Decision(Level.FULL, Reason.GROUP_SEAT, message, covered_by=seat.group_id)
+        cover = coverage.institution_at(now)
+        if cover is not None:
+            message = messages.institution(cover.name)
+            return Decision(
+                Level.FULL,
+                Reason.INSTITUTION,
+                message,
+                covered_by=cover.institution_id,
+                via=cover.via,
+            )
     campaign = active_campaign(now)
     if campaign and campaign.opens(article):
         return Decision(Level.FULL, Reason.CAMPAIGN)

@@ -48,6 +48,10 @@ from masthead.access.privacy import Screen
 from masthead.core import cdn, clock, events, metrics
 from masthead.gifts import actions as gift_actions
 from masthead.gifts.passes import GiftPass, pass_of
+from masthead.groups import actions as group_actions
+from masthead.groups.passes import Coverage, LazyCoverage, coverage_for
+from masthead.groups.passes import coverage_of as _coverage_of
+from masthead.groups.passes import covered_by_network as _covered_by_network
 from masthead.metering.actions import record_read
 from masthead.metering.identity import ANONYMOUS, ReaderIdentity, note_meter_met
 from masthead.metering.policy import policy_for
@@ -85,6 +89,36 @@ def gift_of(request: HttpRequest | None) -> GiftPass | None:
     return pass_of(request)
 
 
+def coverage_of(request: HttpRequest | None) -> Coverage | LazyCoverage:
+    """The reader's seat and institutions (by verified domain, by the client address through
+    trusted proxies only), worked out once per request (`groups.passes`)."""
+    return _coverage_of(request)
+
+
+def covered_by_network(request: HttpRequest | None) -> bool:
+    """The request's address is in a live institution's network: its pages are this reader's
+    (never a shared listing copy)."""
+    return request is not None and _covered_by_network(request)
+
+
+def _covered_read(request: HttpRequest, decision: Decision) -> None:
+    """A read in full on a seat or through an institution: its usage row (a failing write
+    degrades the report, never the page)."""
+    from django.db import DatabaseError
+
+    reader = reader_of(request)
+    now: datetime = request.masthead_now  # type: ignore[attr-defined]
+    try:
+        if decision.reason is Reason.GROUP_SEAT and reader.user_id is not None:
+            group_actions.record_seat_read(decision.covered_by or 0, reader.user_id, now=now)
+        elif decision.reason is Reason.INSTITUTION:
+            group_actions.record_institution_read(
+                decision.covered_by or 0, decision.via, reader.meter_key, now=now
+            )
+    except DatabaseError as exc:
+        log.warning("usage not recorded: %s", exc)
+
+
 def open_article(request: HttpRequest, article: Any) -> Decision:
     """The decision for a reader opening `article` (its read recorded), counted by reason."""
     gift = gift_of(request)
@@ -95,6 +129,8 @@ def open_article(request: HttpRequest, article: Any) -> Decision:
             _opened(request, gift, now)
         # A decision made again from the meter's record keeps the gift's notice.
         decision = rules.with_gift_notice(decision, gift, article, now)
+    if decision.reason in (Reason.GROUP_SEAT, Reason.INSTITUTION):
+        _covered_read(request, decision)
     metrics.count_decision(decision.reason)
     note_funnel(reader_of(request), article, decision)
     return decision
@@ -139,13 +175,22 @@ def _open_article(request: HttpRequest, article: Any, gift: GiftPass | None) -> 
     screen = screen_of(request)
     # The meter message's offer is judged at the same moment (and costs no second clock read).
     request.masthead_now = now  # type: ignore[attr-defined]
+    coverage = coverage_of(request)
     if rules.get_store().record_is_one_round_trip and reader.meter_key is not None:
-        decision = decide(reader, article, now=now, consult_meter=False, screen=screen, gift=gift)
+        decision = decide(
+            reader,
+            article,
+            now=now,
+            consult_meter=False,
+            screen=screen,
+            gift=gift,
+            coverage=coverage,
+        )
         if decision.reason is Reason.METERED:  # the meter applies: one atomic call decides
             note_meter_met(request)
             return _restricted(_recorded(reader, article, now), decision)
         return decision
-    decision = decide(reader, article, now=now, screen=screen, gift=gift)
+    decision = decide(reader, article, now=now, screen=screen, gift=gift, coverage=coverage)
     if decision.reason in METER_REASONS:
         note_meter_met(request)
     if not decision.counts_read:
@@ -183,13 +228,21 @@ def peek(request: HttpRequest | None, article: Any, *, screen: Screen | None = N
         consult_meter=False,
         screen=screen or screen_of(request),
         gift=gift_of(request),
+        coverage=coverage_of(request),
     )
 
 
 def peek_for(reader: ReaderIdentity, article: Any, *, screen: Screen | None = None) -> Decision:
     """`peek` for a reader who is not the request's: the owner of a personal token, at fetch
     time (the private feed, decision 0031). Never counts a read, never asks the meter."""
-    return decide(reader, article, now=clock.now(), consult_meter=False, screen=screen or anyone())
+    return decide(
+        reader,
+        article,
+        now=clock.now(),
+        consult_meter=False,
+        screen=screen or anyone(),
+        coverage=coverage_for(reader.user_id),  # the owner's seat and domains, not an address
+    )
 
 
 @dataclass(frozen=True)

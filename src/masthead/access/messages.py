@@ -109,3 +109,13 @@ def gift_expired() -> str:
 
 def gift_revoked() -> str:
     return gettext("This gift link was withdrawn by the reader who gave it.")
+
+
+def group_seat(group_name: str) -> str:
+    """The note on an article read on a group seat."""
+    return gettext("You are reading on your seat in %(group)s") % {"group": group_name}
+
+
+def institution(name: str) -> str:
+    """The note on an article read through an institution's access."""
+    return gettext("Access provided by %(institution)s") % {"institution": name}

@@ -23,6 +23,7 @@ from masthead.audit.personas import Persona
 from masthead.audit.text import Shingle, all_shingles
 from masthead.core import clock
 from masthead.gifts.passes import GiftPass
+from masthead.groups.passes import coverage_for
 from masthead.newsroom.models import ArticlePage
 
 
@@ -94,6 +95,9 @@ def shown_blocks(
         consult_meter=reading,
         screen=screen_of(persona),
         gift=gift,
+        coverage=coverage_for(
+            persona.user.pk if persona.user is not None else None, persona.address
+        ),
     )
     if decision.level is Level.FULL:
         return None

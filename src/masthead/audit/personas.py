@@ -83,6 +83,9 @@ class Persona:
     only: str = ""  # reads only addresses under this prefix (the app client: the API)
     doors: list[str] = field(default_factory=list)  # addresses only this persona knows
     jar: http.cookiejar.CookieJar = field(default_factory=http.cookiejar.CookieJar)
+    # The client address the site should believe for this persona (None: not one that any
+    # institution's network holds); what the audit's expectations are worked out with.
+    address: str | None = None
 
     def identity(self) -> ReaderIdentity:
         if self.user is not None:
@@ -111,6 +114,8 @@ class Cast:
         self.missing: list[str] = []
         self.personal_tokens: list[PersonalToken] = []
         self.staff_user: Any = None  # gives the audit's gift links (staff give without limit)
+        self.institution: Any = None  # group_personas.AuditInstitution, made by build()
+        self.seat_reads: Any = None  # a real member's usage, put back as it was by close()
 
     def build(self) -> list[Persona]:
         reader = self._user("registered")
@@ -152,7 +157,48 @@ class Cast:
                 )
             ),
         ]
-        return personas + self._personal(states)
+        return personas + self._personal(states) + self._groups_and_institutions()
+
+    def _groups_and_institutions(self) -> list[Persona]:
+        from masthead.audit import group_personas as gp
+
+        personas: list[Persona] = []
+        for name, user in (
+            ("group member", gp.live_member()),
+            ("removed member", gp.removed_member()),
+        ):
+            if user is None:
+                self.missing.append(name)
+            else:
+                self.meter_keys.add(f"u:{user.pk}")
+                self.seat_reads = (
+                    gp.SeatReadsKept(user) if name == "group member" else self.seat_reads
+                )
+                personas.append(self._signed_in(Persona(name, user=user)))
+        self.institution = inst = gp.AuditInstitution()
+        by_domain = inst.reader("domain", verified=True)
+        unverified = inst.reader("unverified", verified=False)
+        self.meter_keys |= {f"u:{by_domain.pk}", f"u:{unverified.pk}"}
+        personas += [
+            self._signed_in(Persona("institution member by domain", user=by_domain)),
+            self._signed_in(Persona("unverified institutional address", user=unverified)),
+            Persona(
+                "outsider",
+                fresh_each_time=True,
+                headers={"X-Forwarded-For": gp.OUTSIDE},
+                exhaust=None,
+            ),
+        ]
+        believed = gp.forwarding_believed(self.host)
+        personas.append(
+            Persona(
+                "institution member by IP" if believed else "institution address, untrusted peer",
+                fresh_each_time=True,
+                headers={"X-Forwarded-For": gp.INSIDE},
+                address=gp.INSIDE if believed else None,
+            )
+        )
+        return personas
 
     def _personal(self, states: dict[str, Any]) -> list[Persona]:
         """Personal tokens (decision 0031): a lapsed subscriber's private feed and API token
@@ -277,6 +323,10 @@ class Cast:
             token.delete()
         for user in self.users:
             user.delete()
+        if self.institution is not None:
+            self.institution.close()
+        if self.seat_reads is not None:
+            self.seat_reads.restore()
 
 
 def _account_in_state(email: str, fits: Fits) -> Any:

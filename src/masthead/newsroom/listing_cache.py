@@ -41,7 +41,7 @@ from django.template.response import SimpleTemplateResponse
 from django.utils import timezone, translation
 
 from masthead.access.campaigns import active_campaign
-from masthead.access.doors import reader_of, screen_of
+from masthead.access.doors import covered_by_network, reader_of, screen_of
 from masthead.core import clock
 from masthead.core import generation as site_generation
 
@@ -177,6 +177,10 @@ def _signed_out_and_unscreened(request: HttpRequest) -> bool:
 
 def _key(request: HttpRequest) -> tuple[str, bool] | None:
     if request.method not in {"GET", "HEAD"} or not _signed_out_and_unscreened(request):
+        return None
+    # A reader inside an institution's network peeks in full (search matches body text):
+    # their listing is theirs, never served from or kept in the shared copy (decision 0036).
+    if covered_by_network(request):
         return None
     variant = _variant(request)
     if variant is None:

@@ -68,8 +68,20 @@ def checkout_plan(request: HttpRequest, slug: str) -> HttpResponse:
     return _checkout(request, plan=plan, offer=None)
 
 
+def _seats(request: HttpRequest, plan: Plan) -> tuple[int, str]:
+    """A group plan's seat count from the form (2 by default) and why it is refused, if it is."""
+    if not plan.group:
+        return 1, ""
+    raw = (
+        request.POST.get("seats") if request.method == "POST" else request.GET.get("seats")
+    ) or "2"
+    seats = int(raw) if raw.isdigit() and len(raw) < 5 else 0
+    return seats, actions.seats_refusal(plan, seats) or ""
+
+
 def _checkout(request: HttpRequest, *, plan: Plan, offer: Offer | None) -> HttpResponse:
     now = clock.now()
+    seats, seats_error = _seats(request, plan)
     user: Any = request.user
     provider = get_provider()
     is_trial = offer is not None and offer.kind == OfferKind.TRIAL
@@ -99,7 +111,9 @@ def _checkout(request: HttpRequest, *, plan: Plan, offer: Offer | None) -> HttpR
             if not consent_error:
                 consent = consents.from_request(request, terms_text, now=now)
         # Without consent nothing is charged; the bound form keeps every non-secret field.
-        if form.is_valid() and not consent_error:
+        if seats_error:
+            error = seats_error
+        elif form.is_valid() and not consent_error:
             key = form.cleaned_data["checkout_key"]
             try:
                 if not provider.collects_cards_on_site and needs_card:
@@ -115,6 +129,7 @@ def _checkout(request: HttpRequest, *, plan: Plan, offer: Offer | None) -> HttpR
                             success_url=request.build_absolute_uri(reverse("billing:returned")),
                             cancel_url=request.build_absolute_uri(request.path),
                             idempotency_key=key,
+                            **({"quantity": seats} if plan.group else {}),
                         )
                     )
                 card = provider.save_card(user, form.card(), now=now) if form_class else None
@@ -133,6 +148,7 @@ def _checkout(request: HttpRequest, *, plan: Plan, offer: Offer | None) -> HttpR
                         now=now,
                         checkout_key=key,
                         consent=consent,
+                        seats=seats,
                     )
             except (PaymentError, actions.SubscriptionError) as exc:
                 error = str(exc)
@@ -152,7 +168,9 @@ def _checkout(request: HttpRequest, *, plan: Plan, offer: Offer | None) -> HttpR
                     f"Welcome! You now have full access to {settings.SITE_NAME}."
                     + (" Continue reading below." if back else ""),
                 )
-                return redirect(back or "subscriptions:account")
+                return redirect(
+                    back or ("groups:manage" if plan.group else "subscriptions:account")
+                )
     else:
         form = form_class(now=now) if form_class else CheckoutForm()
         if request.method == "GET":
@@ -170,7 +188,8 @@ def _checkout(request: HttpRequest, *, plan: Plan, offer: Offer | None) -> HttpR
             "plan": plan,
             "offer": offer,
             "is_trial": is_trial,
-            "due_today": _due_today(plan, offer),
+            "due_today": _due_today(plan, offer, seats),
+            "seats": seats,
             "ends_text": ends_text(offer.ends_at) if offer else "",
             "refusal": refusal,
             "error": error,
@@ -198,9 +217,9 @@ def _consent_error(request: HttpRequest, terms_text: str) -> str:
     return ""
 
 
-def _due_today(plan: Plan, offer: Offer | None) -> str:
+def _due_today(plan: Plan, offer: Offer | None, seats: int = 1) -> str:
     if offer is None:
-        return format_money(plan.price_minor, plan.currency)
+        return format_money(plan.price_for(max(seats, 1)), plan.currency)
     if offer.kind == OfferKind.TRIAL:
         return format_money(0, plan.currency)
     return format_money(offer.intro_price_minor, plan.currency)

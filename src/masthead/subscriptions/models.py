@@ -48,6 +48,14 @@ class Plan(models.Model):
     stripe_price_id = models.CharField(
         max_length=100, blank=True, help_text=_("Stripe price or plan id, when selling via Stripe.")
     )
+    # A group plan: the price is per seat; a manager buys N seats and invites the readers who
+    # hold them (masthead.groups, docs/groups-and-institutions.md).
+    group = models.BooleanField(
+        default=False, help_text=_("A group plan: the price is per seat, seats are bought in one.")
+    )
+    max_seats = models.PositiveSmallIntegerField(
+        default=1, help_text=_("Group plans: the most seats one group may buy.")
+    )
     ended_at = models.DateTimeField(
         null=True, blank=True, help_text=_("No new subscriptions after this moment.")
     )
@@ -63,11 +71,19 @@ class Plan(models.Model):
         self.currency = self.currency.upper()
         if len(self.currency) != 3 or not self.currency.isalpha():
             raise ValidationError({"currency": _("Use a three-letter ISO currency code.")})
+        if self.group and self.max_seats < 2:
+            raise ValidationError({"max_seats": _("A group plan sells at least two seats.")})
 
     @property
     def price_text(self) -> str:
         per = _("a month") if self.interval == Interval.MONTH else _("a year")
+        if self.group:
+            per = _("a seat a month") if self.interval == Interval.MONTH else _("a seat a year")
         return f"{format_money(self.price_minor, self.currency)} {per}"
+
+    def price_for(self, seats: int = 1) -> int:
+        """What `seats` seats cost for one interval (a plan that is not a group's: one)."""
+        return self.price_minor * (seats if self.group else 1)
 
     @property
     def benefit_list(self) -> list[str]:
@@ -203,6 +219,8 @@ class Subscription(models.Model):
     current_period_end = models.DateTimeField()
     # 0 for a trial, 1 for the first paid period, ...; a charge is unique per period.
     period_number = models.PositiveIntegerField(default=0)
+    # Seats bought (group plans; 1 for everyone else). Each renewal charges price x seats.
+    seats = models.PositiveSmallIntegerField(default=1)
     paid_periods = models.PositiveIntegerField(default=0)
     trial_end = models.DateTimeField(null=True, blank=True)
     auto_renew = models.BooleanField(default=True)

@@ -133,6 +133,7 @@ class StripeProvider:
         success_url: str,
         cancel_url: str,
         idempotency_key: str | None = None,
+        quantity: int = 1,
     ) -> str:
         """A Stripe Checkout URL for the server's price (never a client-sent amount).
 
@@ -144,7 +145,8 @@ class StripeProvider:
         params: Any = {
             "mode": "subscription",
             "customer": self.customer_for(user),
-            "line_items": [{"price": plan.stripe_price_id, "quantity": 1}],
+            # A group plan's seats are the item's quantity at its per-seat price.
+            "line_items": [{"price": plan.stripe_price_id, "quantity": quantity}],
             "success_url": f"{success_url}{joiner}session_id={{CHECKOUT_SESSION_ID}}",
             "cancel_url": cancel_url,
             "client_reference_id": str(user.pk),
@@ -219,14 +221,14 @@ class StripeProvider:
 
     @reader_safe
     def preview_plan_change(
-        self, subscription_ref: str, *, price_ref: str, proration_date: int
+        self, subscription_ref: str, *, price_ref: str, proration_date: int, quantity: int = 1
     ) -> ChangePreview:
         """Stripe's own proration for an upgrade that starts a new period now."""
         item = self._item_ref(subscription_ref)
         params: Any = {
             "subscription": subscription_ref,
             "subscription_details": {
-                "items": [{"id": item, "price": price_ref}],
+                "items": [{"id": item, "price": price_ref, "quantity": quantity}],
                 "proration_behavior": "always_invoice",
                 "proration_date": proration_date,
                 "billing_cycle_anchor": "now",
@@ -249,12 +251,13 @@ class StripeProvider:
         immediate: bool,
         proration_date: int,
         idempotency_key: str,
+        quantity: int = 1,
     ) -> pe.SubscriptionState:
         """An upgrade invoices now (Stripe's proration at `proration_date`, the payment must
         succeed or nothing changes); a downgrade changes the price with no proration, so the
         next renewal is at the new price."""
         item = self._item_ref(subscription_ref)
-        params: Any = {"items": [{"id": item, "price": price_ref}]}
+        params: Any = {"items": [{"id": item, "price": price_ref, "quantity": quantity}]}
         if immediate:
             params |= {
                 "proration_behavior": "always_invoice",

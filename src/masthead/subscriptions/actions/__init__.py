@@ -16,6 +16,7 @@ from masthead.subscriptions.actions.changes import cancel, change_plan, resume, 
 from masthead.subscriptions.actions.checkout import (
     grant_comp,
     record_checkout_consent,
+    seats_refusal,
     start_trial,
     subscribe,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "renewal_notice_due_at",
     "renewal_price",
     "resume",
+    "seats_refusal",
     "send_price_notice",
     "send_renewal_notice",
     "send_trial_reminder",

@@ -97,8 +97,11 @@ def change_plan(
     expected: PlanChangePreview | None = None,
     actor: Any = None,
     consent: consents.Consent | None = None,
+    seats: int | None = None,
 ) -> Subscription:
     """Apply a plan change; with `expected`, refuse if the amount is not what was shown.
+    `seats`: a group plan's new seat count (more seats is an upgrade charged now, fewer
+    apply at once with nothing charged; the group's own rules are `groups.actions`).
     `consent` (the reader's ticked box for the new renewal terms) is recorded with the
     change, in its transaction (for an upgrade, when the payment settles).
 
@@ -107,7 +110,7 @@ def change_plan(
     A subscription Stripe bills is changed at Stripe first (`_change_plan_at_stripe`)."""
     if at_stripe(subscription) is not None:
         changed = _change_plan_at_stripe(
-            subscription, plan, now=now, expected=expected, actor=actor
+            subscription, plan, now=now, expected=expected, actor=actor, seats=seats
         )
         if consent is not None:  # Stripe changed first; the evidence follows at once
             with transaction.atomic():
@@ -115,10 +118,20 @@ def change_plan(
         return changed
     with transaction.atomic(durable=True):
         sub = lock(subscription)
-        preview = preview_plan_change(sub, plan, now=now)
+        preview = preview_plan_change(sub, plan, now=now, seats=seats)
         if _outdated(expected, preview):
             raise PreviewOutdated(preview)
         previous_plan = sub.plan
+        if plan.pk == sub.plan_id and preview.seats < sub.seats:
+            return transition(
+                sub,
+                sub.status,
+                EventKind.PLAN_CHANGED,
+                at=now,
+                actor=actor,
+                data={"plan": plan.slug, "seats": preview.seats, "from_seats": sub.seats},
+                seats=preview.seats,
+            )
         scheduled = _schedule_unless_immediate(sub, plan, preview, now=now, actor=actor)
         if scheduled is not None:
             _record_consent(scheduled, plan, consent)
@@ -130,8 +143,9 @@ def change_plan(
                 EventKind.PLAN_CHANGED,
                 at=now,
                 actor=actor,
-                data={"plan": plan.slug},
+                data={"plan": plan.slug, "seats": preview.seats},
                 plan=plan,
+                seats=preview.seats,
                 next_plan=None,
             )
             _record_consent(changed, plan, consent)
@@ -139,7 +153,10 @@ def change_plan(
         number = sub.period_number + 1
         subject = f"sub-{sub.pk}-change-{number}"
         payment = reusable(subject)
-        if payment is None or payment.context.get("plan") != plan.pk:
+        if payment is None or (payment.context.get("plan"), payment.context.get("seats", 1)) != (
+            plan.pk,
+            preview.seats,
+        ):
             card = PaymentMethod.current_for(sub.user_id)
             if card is None and preview.charge_minor > 0:
                 raise ChargeFailed("There is no card on file.")
@@ -152,7 +169,7 @@ def change_plan(
                 currency=plan.currency,
                 provider=sub.provider,
                 card_ref=card.provider_ref if card else "",
-                description=f"Change from {previous_plan.name} to {plan.name}",
+                description=_change_description(sub, previous_plan, plan, preview.seats),
                 context={
                     "subscription": sub.pk,
                     "period": number,
@@ -161,6 +178,7 @@ def change_plan(
                     "actor": getattr(actor, "pk", None),
                     "end": add_months(now, plan.months).isoformat(),
                     "consent": consent.as_context() if consent else None,
+                    "seats": preview.seats,
                 },
                 at=now,
             )
@@ -203,8 +221,14 @@ def settle_plan_change(
             EventKind.PLAN_CHANGED,
             at=start,
             actor=get_user_model().objects.filter(pk=payment.context["actor"]).first(),
-            data={"plan": plan.slug, "charged": payment.amount_minor, "credited": credit},
+            data={
+                "plan": plan.slug,
+                "charged": payment.amount_minor,
+                "credited": credit,
+                "seats": payment.context.get("seats", 1),
+            },
             plan=plan,
+            seats=payment.context.get("seats", 1),
             next_plan=None,
             current_period_start=start,
             current_period_end=end,
@@ -218,6 +242,14 @@ def settle_plan_change(
         return sub
 
 
+def _change_description(sub: Subscription, previous: Plan, plan: Plan, seats: int) -> str:
+    if plan.pk == previous.pk and plan.group:
+        return f"{plan.name}: from {sub.seats} to {seats} seats"
+    if plan.group:
+        return f"Change from {previous.name} to {plan.name}, {seats} seats"
+    return f"Change from {previous.name} to {plan.name}"
+
+
 def _record_consent(sub: Subscription, plan: Plan, consent: consents.Consent | None) -> None:
     if consent is not None:
         consents.record(consent, user=sub.user, plan=plan, offer=None, subscription=sub)
@@ -229,7 +261,14 @@ def _outdated(expected: PlanChangePreview | None, preview: PlanChangePreview) ->
         expected.credit_minor,
         expected.immediate,
         expected.plan_id,
-    ) != (preview.charge_minor, preview.credit_minor, preview.immediate, preview.plan_id)
+        expected.seats,
+    ) != (
+        preview.charge_minor,
+        preview.credit_minor,
+        preview.immediate,
+        preview.plan_id,
+        preview.seats,
+    )
 
 
 def _schedule_unless_immediate(
@@ -243,7 +282,7 @@ def _schedule_unless_immediate(
     """Choosing the current plan again withdraws a scheduled change; a change that is not
     immediate is scheduled for the period's end. Either way nothing is charged. None: the
     change applies now."""
-    if plan.pk == sub.plan_id:
+    if plan.pk == sub.plan_id and preview.seats == sub.seats:
         return transition(
             sub,
             sub.status,
@@ -273,12 +312,13 @@ def _change_plan_at_stripe(
     now: datetime,
     expected: PlanChangePreview | None,
     actor: Any,
+    seats: int | None = None,
 ) -> Subscription:
     """Stripe first, no lock held: the preview (Stripe's proration) is compared with what
     the reader confirmed, Stripe changes the price (an upgrade is invoiced and must be paid,
     or nothing changes), then Masthead records the change. The payment itself reaches the
     ledger from Stripe's `invoice.paid`."""
-    preview = preview_plan_change(subscription, plan, now=now)
+    preview = preview_plan_change(subscription, plan, now=now, seats=seats)
     if _outdated(expected, preview):
         raise PreviewOutdated(preview)
     state = change_plan_at_stripe(subscription, plan, preview)
@@ -287,8 +327,8 @@ def _change_plan_at_stripe(
         scheduled = _schedule_unless_immediate(sub, plan, preview, now=now, actor=actor)
         if scheduled is not None:
             return scheduled
-        fields: dict[str, Any] = {"plan": plan, "next_plan": None}
-        data: dict[str, Any] = {"plan": plan.slug}
+        fields: dict[str, Any] = {"plan": plan, "next_plan": None, "seats": preview.seats}
+        data: dict[str, Any] = {"plan": plan.slug, "seats": preview.seats}
         if sub.status == Status.ACTIVE:
             fields |= {
                 "current_period_start": state.period_start,

@@ -94,8 +94,10 @@ def subscribe(
     offer: Offer | None = None,
     checkout_key: str | None = None,
     consent: consents.Consent | None = None,
+    seats: int = 1,
 ) -> Subscription:
-    """Take a plan (at its price) or an introductory offer (its price for its term).
+    """Take a plan (at its price) or an introductory offer (its price for its term); a group
+    plan's `seats` at its per-seat price (`Plan.price_for`).
 
     Two phases: a pending payment keyed `checkout-<form key>` (so a resubmitted form, or a
     retry after a rollback, is the same payment), the provider call with nothing locked,
@@ -110,6 +112,9 @@ def subscribe(
         plan = offer.plan
     if plan is None:
         raise SubscriptionError("Choose a plan or an offer.")
+    seat_refusal = seats_refusal(plan, seats)
+    if seat_refusal:
+        raise SubscriptionError(seat_refusal)
     checkout_key = checkout_key or uuid.uuid4().hex
     subject = f"checkout-{checkout_key}"
     provider = get_provider()
@@ -133,7 +138,7 @@ def subscribe(
             if refusal:
                 raise NotEligible(refusal)
             method = save_card(user, card, provider.name, now=now)
-            price = offer.intro_price_minor if offer else plan.price_minor
+            price = offer.intro_price_minor if offer else plan.price_for(seats)
             payment = payments.open_payment(
                 subject=subject,
                 user=user,
@@ -143,13 +148,14 @@ def subscribe(
                 currency=plan.currency,
                 provider=provider.name,
                 card_ref=method.provider_ref,
-                description=offer.headline if offer else f"{plan.name} subscription",
+                description=offer.headline if offer else _description(plan, seats),
                 context={
                     "plan": plan.pk,
                     "offer": offer.pk if offer else None,
                     "checkout_key": checkout_key,
                     "months": plan.months * (offer.intro_periods if offer else 1),
                     "consent": consent.as_context() if consent else None,
+                    "seats": seats,
                 },
                 at=now,
             )
@@ -194,6 +200,7 @@ def _start_paid(payment: Payment, outcome: payments.Outcome, *, now: datetime) -
         current_period_end=end,
         period_number=1,
         paid_periods=1,
+        seats=payment.context.get("seats", 1),
         auto_renew=True,
         checkout_key=checkout_key,
     )
@@ -221,6 +228,21 @@ def _start_paid(payment: Payment, outcome: payments.Outcome, *, now: datetime) -
     emails.on_commit("welcome", subscription)
     emails.on_commit("receipt", subscription, entry=entry)
     return subscription
+
+
+def seats_refusal(plan: Plan, seats: int) -> str | None:
+    """Why `seats` cannot be bought on `plan` (None: they can)."""
+    if not plan.group:
+        return None if seats == 1 else "This plan is for one reader."
+    if not 2 <= seats <= plan.max_seats:
+        return f"Choose between 2 and {plan.max_seats} seats."
+    return None
+
+
+def _description(plan: Plan, seats: int) -> str:
+    if plan.group:
+        return f"{plan.name} subscription, {seats} seats"
+    return f"{plan.name} subscription"
 
 
 def record_checkout_consent(

@@ -70,6 +70,11 @@ def renewal_key(sub: Subscription) -> str:
 
 
 def renewal_price(sub: Subscription, plan: Plan, *, start: datetime) -> int:
+    """`unit_renewal_price` times the seats bought (a group plan; one otherwise)."""
+    return unit_renewal_price(sub, plan, start=start) * (sub.seats if plan.group else 1)
+
+
+def unit_renewal_price(sub: Subscription, plan: Plan, *, start: datetime) -> int:
     """What the renewal starting at `start` charges: the plan's price, unless it changed after
     this subscriber joined and their notice of it is not PRICE_CHANGE_NOTICE_DAYS old by
     `start`; then the price before that change (walking back through older changes)."""

@@ -82,6 +82,7 @@ def stripe_preview(
         sub.provider_ref,
         price_ref=plan.stripe_price_id,
         proration_date=proration_date,
+        quantity=ours.seats,
     )
     if (remote.amount_due_minor, remote.credit_minor) != (ours.charge_minor, ours.credit_minor):
         log.warning(
@@ -115,5 +116,6 @@ def change_plan_at_stripe(
         price_ref=price,
         immediate=immediate,
         proration_date=preview.proration_date or 0,
-        idempotency_key=_key(sub, f"plan-{plan.pk}"),
+        idempotency_key=_key(sub, f"plan-{plan.pk}-seats-{preview.seats}"),
+        quantity=preview.seats,
     )
