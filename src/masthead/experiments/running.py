@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Q
+
 from masthead.core import generation
 from masthead.experiments.assignment import pick
 from masthead.experiments.models import Experiment, Kind, State, Variant
@@ -64,22 +66,29 @@ def arm_of(variant: Variant) -> Arm:
 
 
 def _load() -> tuple[dict[str, Running], Settled]:
+    """One query while no experiment runs or was applied (the variants are read only for
+    the experiments found)."""
     running: dict[str, Running] = {}
-    for experiment in Experiment.objects.filter(state=State.RUNNING).prefetch_related(
-        "variants__experiment"
-    ):
-        arms = tuple(arm_of(v) for v in experiment.variants.all())
-        if arms:
-            running[experiment.kind] = Running(
-                experiment.pk, experiment.kind, experiment.salt, arms
-            )
-    applied = (
-        Experiment.objects.filter(kind=Kind.OFFERS, applied_at__isnull=False)
+    applied: Experiment | None = None
+    found = (
+        Experiment.objects.filter(
+            Q(state=State.RUNNING) | Q(kind=Kind.OFFERS, applied_at__isnull=False)
+        )
         .select_related("winner")
+        .prefetch_related("variants__experiment")
         .order_by("-applied_at", "-pk")
-        .first()
     )
-    codes = tuple(applied.winner.offer_codes) or None if applied and applied.winner else None
+    for experiment in found:
+        if experiment.state == State.RUNNING:
+            arms = tuple(arm_of(v) for v in experiment.variants.all())
+            if arms:
+                running[experiment.kind] = Running(
+                    experiment.pk, experiment.kind, experiment.salt, arms
+                )
+        elif applied is None:
+            applied = experiment  # the newest applied offers winner
+    winner = applied.winner if applied else None
+    codes = (tuple(winner.offer_codes) or None) if winner else None
     return running, Settled(codes)
 
 
