@@ -1,34 +1,11 @@
-"""Invitation and join-link tokens: 192 random bits, signed (a wrong token costs no query),
-kept only as a SHA-256 digest."""
+"""Invitation and join-link tokens (`masthead.core.tokens`): only their digest is stored."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
+from masthead.core.tokens import SignedTokens, digest
 
-from django.core import signing
+_TOKENS = SignedTokens("masthead.groups.token")
+new_token = _TOKENS.new
+well_formed = _TOKENS.well_formed
 
-_SALT = "masthead.groups.token"
-MAX_LENGTH = 120
-
-
-def _signer() -> signing.Signer:
-    return signing.Signer(salt=_SALT, sep=".")
-
-
-def new_token() -> str:
-    return _signer().sign(secrets.token_urlsafe(24))
-
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def well_formed(token: str) -> bool:
-    if not token or len(token) > MAX_LENGTH or not token.isascii():
-        return False
-    try:
-        _signer().unsign(token)
-    except signing.BadSignature:
-        return False
-    return True
+__all__ = ["digest", "new_token", "well_formed"]
