@@ -96,11 +96,11 @@ def test_an_address_removed_or_a_domain_dropped_ends_domain_access(now, article)
 def test_a_range_that_changes_stops_matching_in_a_process_holding_the_old_table(now, article):
     inst = support.institution(now)
     assert reason(None, article, INSIDE) is Reason.INSTITUTION
-    held = passes._networks["table"]  # this process holds the table under a generation
+    held = generation.held(passes.NETWORKS)  # this process holds the table under a generation
     network = InstitutionNetwork.objects.get(institution=inst, cidr="198.51.100.0/24")
     network.cidr = "192.0.2.0/24"
     network.save()
-    assert passes._networks.get("table") is held  # nothing told this process directly
+    assert generation.held(passes.NETWORKS) is held  # nothing told this process directly
     assert reason(None, article, INSIDE) is Reason.SUBSCRIBERS_ONLY
     assert reason(None, article, "192.0.2.8") is Reason.INSTITUTION
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from masthead.core import generation
 
-_kept: dict[str, tuple[int, int]] = {}
+_KEPT = "core.clock_offset"
 _DURATION = re.compile(r"^(?P<count>\d+)(?P<unit>[smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -29,21 +29,18 @@ class ClockError(ValueError):
 def offset() -> timedelta:
     if not settings.DEMO_CLOCK_ENABLED:
         return timedelta(0)
-    stamp = generation.recent()
-    kept = _kept.get("offset")
-    if kept and stamp is not None and kept[0] == stamp:
-        return timedelta(seconds=kept[1])
+    return timedelta(seconds=generation.kept(_KEPT, _saved_offset))
+
+
+def _saved_offset() -> int:
     from masthead.core.models import ClockOffset
 
     row = ClockOffset.objects.filter(pk=1).first()
-    seconds = row.seconds if row else 0
-    if stamp is not None:
-        _kept["offset"] = (stamp, seconds)
-    return timedelta(seconds=seconds)
+    return row.seconds if row else 0
 
 
 def _moved() -> None:
-    _kept.clear()
+    generation.drop(_KEPT)
     generation.bump_now_and_on_commit()
 
 

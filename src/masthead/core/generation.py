@@ -24,8 +24,8 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -38,6 +38,9 @@ CACHE_KEY = "core:generation"
 RECENT_SECONDS = 0.5
 log = logging.getLogger("masthead.generation")
 _last: dict[str, tuple[float, int]] = {}
+# What each process keeps under a generation (`kept`), by name.
+_kept: dict[str, tuple[int, Any]] = {}
+T = TypeVar("T")
 
 
 def _in_cache() -> bool:
@@ -135,3 +138,29 @@ def bump_now_and_on_commit(**_: object) -> None:
 def forget() -> None:
     """Drop this process's last read (tests)."""
     _last.clear()
+
+
+def kept(name: str, load: Callable[[], T]) -> T:
+    """What `load()` returns, kept in this process under the generation it was loaded in and
+    trusted while the shared generation (`recent`) still says so. While the generation cannot
+    be read nothing is kept: `load()` runs each time. For rows read on every request (the meter
+    policy, the offers, the running split tests, institutions' networks, the demo clock)."""
+    stamp = recent()
+    held = _kept.get(name)
+    if held is not None and stamp is not None and held[0] == stamp:
+        return held[1]
+    value = load()
+    if stamp is not None:
+        _kept[name] = (stamp, value)
+    return value
+
+
+def held(name: str) -> Any | None:
+    """What this process keeps under `name` now, if anything (tests)."""
+    entry = _kept.get(name)
+    return entry[1] if entry is not None else None
+
+
+def drop(name: str) -> None:
+    """Forget what this process keeps under `name`: the next `kept` loads it again."""
+    _kept.pop(name, None)

@@ -46,7 +46,7 @@ class Settled:
     offer_codes: tuple[str, ...] | None
 
 
-_cache: dict[str, tuple[int, dict[str, Running], Settled]] = {}
+_KEPT = "experiments.running"
 
 
 def arm_of(variant: Variant) -> Arm:
@@ -93,14 +93,7 @@ def _load() -> tuple[dict[str, Running], Settled]:
 
 
 def _current() -> tuple[dict[str, Running], Settled]:
-    stamp = generation.recent()
-    cached = _cache.get("experiments")
-    if cached and stamp is not None and cached[0] == stamp:
-        return cached[1], cached[2]
-    running, settled = _load()
-    if stamp is not None:
-        _cache["experiments"] = (stamp, running, settled)
-    return running, settled
+    return generation.kept(_KEPT, _load)
 
 
 def running(kind: str) -> Running | None:
@@ -123,4 +116,4 @@ def offer_codes_for(key: str | None) -> tuple[str, ...] | None:
 
 
 def forget(**_: object) -> None:
-    _cache.clear()
+    generation.drop(_KEPT)

@@ -169,7 +169,7 @@ def account_coverage(user_id: int | None) -> tuple[Seat | None, tuple[Cover, ...
 
 
 # Per process: [(network, cover)] under the generation it was read under.
-_networks: dict[str, tuple[int | None, tuple[tuple[Any, Cover], ...]]] = {}
+NETWORKS = "groups.networks"  # what `generation.kept` holds the table under
 
 
 def _load_networks() -> tuple[tuple[Any, Cover], ...]:
@@ -189,14 +189,7 @@ def _load_networks() -> tuple[tuple[Any, Cover], ...]:
 
 def network_table() -> tuple[tuple[Any, Cover], ...]:
     """Every institution network, kept per process under the site generation."""
-    current = generation.recent()
-    held = _networks.get("table")
-    if held is not None and current is not None and held[0] == current:
-        return held[1]
-    table = _load_networks()
-    if current is not None:
-        _networks["table"] = (current, table)
-    return table
+    return generation.kept(NETWORKS, _load_networks)
 
 
 def network_coverage(address: str | None) -> tuple[Cover, ...]:
@@ -261,4 +254,4 @@ def covered_by_network(request: Any) -> bool:
 
 def forget() -> None:
     """Drop this process's network table (tests)."""
-    _networks.clear()
+    generation.drop(NETWORKS)

@@ -21,19 +21,12 @@ from masthead.experiments import running
 from masthead.experiments.models import Kind
 from masthead.metering.models import MeterPolicy, PeriodKind
 
-_cache: dict[str, tuple[int, MeterPolicy]] = {}
+_KEPT = "metering.policy"
 
 
 def current_policy() -> MeterPolicy:
     """The saved policy, or the safe defaults when staff never saved one."""
-    stamp = generation.recent()
-    cached = _cache.get("policy")
-    if cached and stamp is not None and cached[0] == stamp:
-        return cached[1]
-    policy = MeterPolicy.objects.first() or MeterPolicy()
-    if stamp is not None:
-        _cache["policy"] = (stamp, policy)
-    return policy
+    return generation.kept(_KEPT, lambda: MeterPolicy.objects.first() or MeterPolicy())
 
 
 def policy_for(key: str | None) -> MeterPolicy:
@@ -67,7 +60,7 @@ def strictest_preview(policy: MeterPolicy) -> int:
 
 
 def forget_policy(**_: object) -> None:
-    _cache.clear()
+    generation.drop(_KEPT)
 
 
 @dataclass(frozen=True)

@@ -93,25 +93,22 @@ def view_of_plan(plan) -> OfferView:  # type: ignore[no-untyped-def]
 # plan bumps the generation, so every process reloads it within a second. Whether an offer is
 # live is judged against the clock on every call. When the generation cannot be read (the
 # shared store is down) the catalogue is read from the database each time.
-_catalogue: dict[str, tuple[int, list[Any], list[Any]]] = {}
+_KEPT = "subscriptions.catalogue"
+
+
+def _load_catalogue() -> tuple[list[Any], list[Any]]:
+    from masthead.subscriptions.models import Offer, Plan
+
+    offers = list(Offer.objects.filter(link_only=False).select_related("plan"))
+    return offers, list(Plan.objects.all())
 
 
 def _listed(now: datetime) -> tuple[list[Any], list[Any]]:
-    from masthead.subscriptions.models import Offer, Plan
-
-    stamp = generation.recent()
-    cached = _catalogue.get("catalogue")
-    if cached and stamp is not None and cached[0] == stamp:
-        return cached[1], cached[2]
-    offers = list(Offer.objects.filter(link_only=False).select_related("plan"))
-    plans = list(Plan.objects.all())
-    if stamp is not None:
-        _catalogue["catalogue"] = (stamp, offers, plans)
-    return offers, plans
+    return generation.kept(_KEPT, _load_catalogue)
 
 
 def forget_catalogue(**_: object) -> None:
-    _catalogue.clear()
+    generation.drop(_KEPT)
 
 
 def _in_order(listed: list[Any], codes: tuple[str, ...] | None) -> list[Any]:
