@@ -7,7 +7,6 @@ action of `masthead.experiments.actions`; a refused one is said on the page, nev
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +21,7 @@ from masthead.core import cdn, clock
 from masthead.experiments import actions
 from masthead.experiments.models import Experiment, Kind, State
 from masthead.insights import splits
-from masthead.insights.views import PERMISSION, forbidden
+from masthead.insights.views import PERMISSION, csv_download, forbidden
 from masthead.subscriptions.models import Offer
 
 CHANGE = "experiments.change_experiment"
@@ -138,7 +137,7 @@ def experiment(request: HttpRequest, pk: int) -> HttpResponse:
     found = splits.result(chosen)
     rows = result_rows(found)
     if request.GET.get("csv") == "variants":
-        return _private(_csv(chosen, rows))
+        return _private(csv_download(f"experiment-{chosen.pk}-variants.csv", HEADER, rows))
     chart = interval_chart(found)
     return _private(
         render(
@@ -252,17 +251,6 @@ def result_rows(found: splits.Result) -> list[list[Any]]:
             ]
         )
     return rows
-
-
-def _csv(experiment: Experiment, rows: list[list[Any]]) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="experiment-{experiment.pk}-variants.csv"'
-    )
-    writer = csv.writer(response, lineterminator="\n")
-    writer.writerow(HEADER)
-    writer.writerows(rows)
-    return response
 
 
 @require_POST

@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from masthead.core import clock
@@ -105,26 +105,12 @@ class Result:
         return any(c.significant for c in self.comparisons)
 
 
-def _units(exposed: set[str]) -> tuple[set[str], dict[str, str]]:
-    """Readers counted once: an account whose anonymous past was exposed is that reader. Also
-    each account's unit (its exposed alias, or itself)."""
-    accounts = {k for k in exposed if k.startswith("u:")}
-    unit_of: dict[str, str] = {}
-    for alias in ReaderAlias.objects.filter(account__in=accounts, anonymous__in=exposed).order_by(
-        "anonymous"
-    ):
-        unit_of.setdefault(alias.account, alias.anonymous)
-    for account in accounts:
-        unit_of.setdefault(account, account)
-    return {unit_of.get(k, k) for k in exposed}, unit_of
-
-
-def _alias_units(readers: set[str], exposed: set[str]) -> dict[str, str]:
-    """For converting accounts never exposed under their own key: their exposed alias."""
+def _exposed_alias(accounts: set[str], exposed: set[str]) -> dict[str, str]:
+    """Each of `accounts` whose anonymous past (`ReaderAlias`) was exposed: that anonymous key
+    (the first, if several), under which the reader is counted once."""
     found: dict[str, str] = {}
-    for alias in ReaderAlias.objects.filter(account__in=readers, anonymous__in=exposed).order_by(
-        "anonymous"
-    ):
+    aliases = ReaderAlias.objects.filter(account__in=accounts, anonymous__in=exposed)
+    for alias in aliases.order_by("anonymous"):
         found.setdefault(alias.account, alias.anonymous)
     return found
 
@@ -146,14 +132,14 @@ def result(experiment: Experiment, *, now: datetime | None = None) -> Result:
         .values_list("reader", flat=True)
         .distinct()
     )
-    units, unit_of = _units(exposed)
-    converting = list(
-        Conversion.objects.filter(kind__in=CONVERTING, at__gte=since, at__lt=until)
-        .filter(Q(reader__startswith="u:") | Q(reader__startswith="a:"))
-        .values_list("reader", flat=True)
+    converting = set(
+        Conversion.objects.filter(kind__in=CONVERTING, at__gte=since, at__lt=until).values_list(
+            "reader", flat=True
+        )
     )
-    strangers = {r for r in converting if r not in unit_of and r not in units}
-    unit_of.update(_alias_units(strangers, exposed))
+    accounts = {k for k in exposed | converting if k.startswith("u:")}
+    unit_of = _exposed_alias(accounts, exposed)
+    units = {unit_of.get(k, k) for k in exposed}
     converted = {unit_of.get(r, r) for r in converting} & units
     exposed_by: dict[int, int] = defaultdict(int)
     converted_by: dict[int, int] = defaultdict(int)

@@ -105,13 +105,10 @@ def bar_chart(rows: list[tuple[str, int, str]]) -> dict[str, Any]:
     return {"bars": bars, "height": 20 + 34 * len(rows)}
 
 
-def _csv(
-    name: str, header: list[str], rows: list[list[Any]], period: figures.Period
-) -> HttpResponse:
+def csv_download(filename: str, header: list[str], rows: list[list[Any]]) -> HttpResponse:
+    """A table as a CSV attachment named `filename`."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="insights-{name}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"'
-    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
@@ -268,7 +265,8 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
                 status=404,
             )
         header, rows = tables[wanted]
-        return _csv(wanted, header, rows, period)
+        name = f"insights-{wanted}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"
+        return csv_download(name, header, rows)
     chart = bar_chart(
         [
             (
