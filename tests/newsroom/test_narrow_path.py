@@ -390,3 +390,49 @@ def test_every_middleware_is_covered_by_a_hook_or_known_not_to_matter():
     (`fast.RESPONSE_HOOKS` and `fast.COVERED_MIDDLEWARE`) or be listed as not needed."""
     known = fast.COVERED_MIDDLEWARE | set(fast.NOT_NEEDED_MIDDLEWARE)
     assert [m for m in settings.MIDDLEWARE if m not in known] == []
+
+
+def test_two_preview_arms_each_get_their_own_cut_and_stay_private(apps, pages):
+    """A preview split test: two returning readers in different arms each get the arm's
+    preview from the narrow path, the same bytes as the full stack, and never a shared copy."""
+    from masthead.experiments import actions as experiment_actions
+    from masthead.experiments import running
+    from masthead.experiments.models import Kind
+
+    article = factories.article("Vaulted one", access_level=AccessLevel.SUBSCRIBERS)
+    now = clock.now()
+    experiment = experiment_actions.create_experiment(
+        "Preview",
+        Kind.PREVIEW,
+        [
+            experiment_actions.VariantSpec("One", 50, preview_blocks=1),
+            experiment_actions.VariantSpec("Four", 50, preview_blocks=4),
+        ],
+        now=now - timedelta(minutes=2),
+    )
+    experiment_actions.start(experiment, now=now - timedelta(minutes=1))
+    running.forget()
+    site_generation.forget()
+    # Two anonymous readers in each arm: one asks the full stack, the other the narrow path.
+    by_arm: dict[str, list[str]] = {"One": [], "Four": []}
+    n = 0
+    while any(len(ids) < 2 for ids in by_arm.values()):
+        anonymous_id = f"{n:032x}"
+        n += 1
+        name = running.arm(Kind.PREVIEW, f"a:{anonymous_id}").name
+        if len(by_arm[name]) < 2:
+            by_arm[name].append(anonymous_id)
+    full, _ = apps
+    path = article.url
+    warm(full, path)
+    shown = {}
+    for name, (one, two) in by_arm.items():
+        full_answer = call(full, path, cookie=reader_cookie(one))
+        narrow_answer = served_narrow(apps, path, cookie=reader_cookie(two))
+        assert_same(full_answer, narrow_answer)
+        headers = dict(narrow_answer[1])
+        assert "private" in headers["Cache-Control"], headers
+        assert "public" not in headers["Cache-Control"], headers
+        body = narrow_answer[2].decode()
+        shown[name] = [k for k in range(1, 7) if f"Vaulted one paragraph {k} of" in body]
+    assert shown == {"One": [1], "Four": [1, 2, 3, 4]}
