@@ -46,7 +46,9 @@ def slowed(fn):
 def test_concurrent_deliveries_send_one_gift(workers):
     gift = support.buy(NOW, deliver_on=date(2026, 12, 24))
     day = gift.deliver_at + timedelta(minutes=1)
-    with mock.patch.object(actions, "_deliver_locked", slowed(actions._deliver_locked)):
+    with mock.patch.object(
+        actions.delivery, "deliver_locked", slowed(actions.delivery.deliver_locked)
+    ):
         results = in_parallel(workers, lambda _: actions.deliver(gift.pk, now=day))
     assert not [r for r in results if isinstance(r, Exception)], results
     assert len([r for r in results if r]) == 1
@@ -68,7 +70,7 @@ def test_redeeming_one_code_at_once_one_wins(who):
     _gift, code = support.delivered(NOW, months=3)
     one = factories.user()
     readers = [one, factories.user()] if who == "two readers" else [one, one]
-    with mock.patch.object(actions, "preview", slowed(actions.preview)):
+    with mock.patch.object(actions.redemption, "preview", slowed(actions.redemption.preview)):
         results = in_parallel(2, lambda i: actions.redeem(code, readers[i], now=NOW))
     won = [r for r in results if isinstance(r, GiftSubscription)]
     refused = [r for r in results if isinstance(r, actions.GiftError)]
@@ -84,7 +86,9 @@ def test_concurrent_reminders_send_one():
     reader = factories.user()
     actions.redeem(code, reader, now=NOW)
     at = Subscription.objects.get(user=reader).current_period_end - timedelta(days=3)
-    with mock.patch.object(actions, "reminder_before", slowed(actions.reminder_before)):
+    with mock.patch.object(
+        actions.reminder, "reminder_before", slowed(actions.reminder.reminder_before)
+    ):
         results = in_parallel(4, lambda _: actions.send_reminder(gift.pk, now=at))
     assert results.count(True) == 1, results
     assert OutboxEmail.objects.filter(kind="giftsubs.reminder").count() == 1

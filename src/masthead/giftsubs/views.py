@@ -3,6 +3,7 @@ Views validate input and call `masthead.giftsubs.actions`; every rule lives ther
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -97,7 +98,7 @@ def buy(request: HttpRequest) -> HttpResponse:
             "signed_in": signed_in,
             "today": actions.today(now).isoformat(),
             "last_day": (
-                actions.today(now) + actions.timedelta(days=actions.MAX_DELIVERY_DAYS)
+                actions.today(now) + timedelta(days=actions.MAX_DELIVERY_DAYS)
             ).isoformat(),
             "login_url": reverse("account_login") + "?next=" + reverse("giftsubs:buy"),
             "signup_url": reverse("account_signup") + "?next=" + reverse("giftsubs:buy"),
