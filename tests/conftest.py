@@ -22,6 +22,14 @@ def fresh_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """A fast hasher: the production one (PBKDF2, a million rounds) costs about half a second
+    per account made or password checked, which the suite does thousands of times. Tests of
+    hashing itself set their own list (tests/accounts/test_new_password_ends_credentials.py)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def tasks_run_immediately(settings: Any) -> None:
     settings.TASKS = IMMEDIATE
 
