@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from masthead.metering.machines import MachineKind
 from masthead.metering.identity import ReaderIdentity
+from masthead.metering.machines import MachineKind
 from masthead.subscriptions.entitlements import NO_ENTITLEMENT, Entitlement, Lapse
 
 TRIALIST = Entitlement(reads_everything=True, status="trialing", plan_name="Monthly")

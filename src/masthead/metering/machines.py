@@ -92,9 +92,7 @@ AGENTS: tuple[Agent, ...] = (
     ),
     # Answer engines and AI assistants: index articles for AI answers, or fetch one to answer
     # a user's question now (what Content Signals call ai-input).
-    Agent(
-        "OAI-SearchBot", Category.ANSWER, "OpenAI", "https://platform.openai.com/docs/bots"
-    ),
+    Agent("OAI-SearchBot", Category.ANSWER, "OpenAI", "https://platform.openai.com/docs/bots"),
     Agent(
         "Claude-SearchBot",
         Category.ANSWER,
@@ -163,9 +161,7 @@ AGENTS: tuple[Agent, ...] = (
         "https://developer.amazon.com/amazonbot",
     ),
     Agent("cohere-ai", Category.TRAINING, "Cohere", "https://cohere.com/"),
-    Agent(
-        "cohere-training-data-crawler", Category.TRAINING, "Cohere", "https://cohere.com/"
-    ),
+    Agent("cohere-training-data-crawler", Category.TRAINING, "Cohere", "https://cohere.com/"),
     Agent("Diffbot", Category.TRAINING, "Diffbot", "https://docs.diffbot.com/docs/"),
     Agent("AI2Bot", Category.TRAINING, "Allen Institute for AI", "https://allenai.org/crawler"),
     # Declared automation no policy field grants.
