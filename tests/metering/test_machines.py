@@ -80,7 +80,7 @@ def resolver(monkeypatch):
         ("Mozilla/5.0 (compatible; ClaudeBot/1.0; +claudebot@anthropic.com)", "", "training"),
         ("CCBot/2.0 (https://commoncrawl.org/faq/)", "", MachineKind.TRAINING),
         (
-            "Mozilla/5.0 (Linux; Android 5.0) (compatible; Bytespider; spider-feedback@bytedance.com)",
+            "Mozilla/5.0 (Linux; Android 5.0) (compatible; Bytespider; spider-feedback@x.com)",
             "",
             "training",
         ),
