@@ -390,3 +390,28 @@ def test_every_middleware_is_covered_by_a_hook_or_known_not_to_matter():
     (`fast.RESPONSE_HOOKS` and `fast.COVERED_MIDDLEWARE`) or be listed as not needed."""
     known = fast.COVERED_MIDDLEWARE | set(fast.NOT_NEEDED_MIDDLEWARE)
     assert [m for m in settings.MIDDLEWARE if m not in known] == []
+
+
+BOT = {"HTTP_USER_AGENT": "python-requests/2.32.3"}
+
+
+def test_a_bot_gets_the_same_402_on_the_narrow_path(apps, pages):
+    """An unidentified client on a route the process remembers: the same refusal, never the
+    shell a browser's full read left behind (docs/machines.md)."""
+    full, _ = apps
+    path = pages["metered"].url
+    warm(full, path)  # a browser read it in full: the full shell is kept
+    full_answer = call(full, path, **BOT)
+    narrow_answer = served_narrow(apps, path, **BOT)
+    assert_same(full_answer, narrow_answer)
+    status, headers, body = narrow_answer
+    assert status == "402 Payment Required"
+    named = dict(headers)
+    assert named["Cache-Control"] == "private, no-store"
+    assert named["Link"] == '</machine-access.json>; rel="terms-of-service"'
+    assert "User-Agent" in named["Vary"]
+    assert b"Metered one" in body
+    assert not any(name == "Set-Cookie" for name, _ in headers)
+    # The browser after the bot still reads in full.
+    status, _, body = served_narrow(apps, path)
+    assert status == "200 OK"
