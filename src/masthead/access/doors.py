@@ -300,6 +300,8 @@ def refuse_automated(response: HttpResponse) -> HttpResponse:
 
     response.status_code = 402
     response["Link"] = TERMS_LINK
+    # Expected, like a paywall: the request log has its line; no django.request warning each.
+    response._has_been_logged = True  # type: ignore[attr-defined]
     mark_reader_dependent(response)
     patch_vary_headers(response, ["User-Agent", "Accept"])
     return response
