@@ -46,7 +46,7 @@ def reader_cookie(anonymous_id: str) -> str:
     return f"{settings.READER_COOKIE_NAME}={signer.sign(anonymous_id)}"
 
 
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
 
 
 def fetch(url: str, cookie: str = "") -> tuple[int, str]:

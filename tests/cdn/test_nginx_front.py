@@ -91,7 +91,7 @@ def front(live_server):
             process.wait(timeout=10)
 
 
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
 
 
 def fetch(url: str, cookie: str = "") -> tuple[str, str, str]:
