@@ -90,13 +90,23 @@ class Response:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
 
 
+# What a reader's browser sends: a client without a User-Agent is a machine to the site
+# (docs/machines.md) and would measure the 402, not the reader's page.
+BROWSER_HEADERS = {
+    "User-Agent": (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36"
+    )
+}
+
+
 def fetch(
     port: int, path: str, *, timeout: float = 10.0, headers: Mapping[str, str] | None = None
 ) -> Response:
     """One GET on 127.0.0.1 (no cookies unless given in `headers`), not following redirects."""
     connection = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
     try:
-        connection.request("GET", path, headers=dict(headers or {}))
+        connection.request("GET", path, headers={**BROWSER_HEADERS, **(headers or {})})
         answer = connection.getresponse()
         return Response(answer.status, answer.getheaders(), answer.read())
     finally:
@@ -303,7 +313,10 @@ def run_wrk(
         f"--duration={duration}s",
         "--timeout=10s",
         f"--script={script}",
-        *(f"--header={name}: {value}" for name, value in (headers or {}).items()),
+        *(
+            f"--header={name}: {value}"
+            for name, value in {**BROWSER_HEADERS, **(headers or {})}.items()
+        ),
         url,
     ]
     finished = subprocess.run(argv, capture_output=True, text=True, check=False)

@@ -44,3 +44,28 @@ def insights_batch_waits(settings: Any) -> Any:
     events.discard_local()
     yield
     events.discard_local()
+
+
+# What a reader's browser sends. Django's test client sends no User-Agent at all, which the
+# machine policy reads as an unidentified automated client (docs/machines.md); the suite's
+# requests are a browser's unless a test sends its own (tests/metering/test_machines.py).
+BROWSER = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def test_client_is_a_browser() -> Any:
+    from django.test.client import RequestFactory
+
+    base = RequestFactory._base_environ
+
+    def with_browser(self: Any, **request: Any) -> dict[str, Any]:
+        environ = base(self, **request)
+        environ.setdefault("HTTP_USER_AGENT", BROWSER)
+        return environ
+
+    RequestFactory._base_environ = with_browser  # type: ignore[method-assign]
+    yield
+    RequestFactory._base_environ = base  # type: ignore[method-assign]

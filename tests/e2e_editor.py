@@ -64,6 +64,7 @@ def main(action: str) -> None:
         )
         policy = MeterPolicy.objects.get()
         policy.anonymous_allowance = 0
+        policy.allow_ai_train = True  # robots.txt says so on every worker's next request
         policy.save()
         campaign = Campaign.objects.get()
         campaign.ends_at = timezone.now()

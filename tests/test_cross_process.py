@@ -41,10 +41,14 @@ REQUESTS = 20
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
+
+
 def fetch(url: str) -> tuple[int, str]:
-    """A fresh reader: no cookie."""
+    """A fresh reader's browser: no cookie (urllib's own User-Agent is a machine's)."""
+    request = urllib.request.Request(url, headers={"User-Agent": BROWSER})
     try:
-        with urllib.request.urlopen(url, timeout=20) as response:
+        with urllib.request.urlopen(request, timeout=20) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
@@ -138,6 +142,8 @@ def test_no_worker_serves_what_another_process_narrowed(setup, server_env, site)
         for name, path in urls.items():
             status, html = fetch(site + path)
             assert status == 200 and last[name] in html, (name, status)
+    for _ in range(REQUESTS):
+        assert "ai-train=no" in fetch(site + "/robots.txt")[1]
 
     run(server_env, sys.executable, "-m", "tests.e2e_editor", "narrow")
     # The jobs runner as production runs it: the scheduler enqueues what is due, a worker runs it.
@@ -152,5 +158,8 @@ def test_no_worker_serves_what_another_process_narrowed(setup, server_env, site)
         statuses[name] = {status for status, _ in answers}
         stale[name] = sum(1 for status, html in answers if status == 200 and last[name] in html)
     assert stale == dict.fromkeys(urls, 0)
+    # The machine policy's save: robots.txt, kept under the site generation, on every worker.
+    robots = [fetch(site + "/robots.txt")[1] for _ in range(REQUESTS)]
+    assert all("Content-Signal: search=yes, ai-input=no, ai-train=yes" in text for text in robots)
     assert statuses["unpublished"] == {404} and statuses["expiring"] == {404}
     assert statuses["stricter"] == statuses["policy"] == statuses["campaign"] == {200}

@@ -46,8 +46,13 @@ def reader_cookie(anonymous_id: str) -> str:
     return f"{settings.READER_COOKIE_NAME}={signer.sign(anonymous_id)}"
 
 
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
+
+
 def fetch(url: str, cookie: str = "") -> tuple[int, str]:
-    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    # A browser's User-Agent: urllib's is a machine's (docs/machines.md).
+    headers = {"User-Agent": BROWSER, **({"Cookie": cookie} if cookie else {})}
+    request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.read().decode()

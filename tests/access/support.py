@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from masthead.metering.identity import ReaderIdentity
+from masthead.metering.machines import MachineKind
 from masthead.subscriptions.entitlements import NO_ENTITLEMENT, Entitlement, Lapse
 
 TRIALIST = Entitlement(reads_everything=True, status="trialing", plan_name="Monthly")
@@ -28,7 +29,7 @@ PRINCIPALS = {
     "lapsed subscriber": ReaderIdentity(user_id=105, anonymous_id=None),
     "staff": ReaderIdentity(user_id=106, anonymous_id=None, is_staff=True),
     "verified crawler": ReaderIdentity(
-        user_id=None, anonymous_id="c" * 32, verified_crawler=True, fresh=True
+        user_id=None, anonymous_id="c" * 32, machine=MachineKind.VERIFIED_SEARCH, fresh=True
     ),
 }
 

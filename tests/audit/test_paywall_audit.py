@@ -43,6 +43,8 @@ PERSONAS = [
     "app client (token)",
     "staff",
     "spoofed crawler",
+    "unidentified bot",
+    "training crawler",
     "personal feed (lapsed subscriber)",
     "personal token (api, lapsed subscriber)",
     "personal feed (revoked)",

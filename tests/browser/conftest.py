@@ -28,6 +28,10 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Headless Chromium says "HeadlessChrome", which the machine policy reads as automation
+    # (docs/machines.md): the journeys are a reader's browser.
+    "--user-agent=Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36",
 ]
 
 

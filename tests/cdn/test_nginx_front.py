@@ -91,9 +91,13 @@ def front(live_server):
             process.wait(timeout=10)
 
 
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
+
+
 def fetch(url: str, cookie: str = "") -> tuple[str, str, str]:
     """(X-Cache-Status, Cache-Control, body) of a GET with the given Cookie header."""
-    request = urllib.request.Request(url, headers={"Host": "localhost"})
+    # A browser's User-Agent: urllib's is a machine's (docs/machines.md).
+    request = urllib.request.Request(url, headers={"Host": "localhost", "User-Agent": BROWSER})
     if cookie:
         request.add_header("Cookie", cookie)
     with urllib.request.urlopen(request, timeout=20) as response:

@@ -13,6 +13,7 @@ from masthead.core import clock
 from masthead.groups import actions
 from masthead.groups.models import InstitutionReader, InstitutionReads, SeatReads
 from masthead.groups.passes import Cover, Coverage, Seat
+from masthead.metering.machines import MachineKind
 from masthead.newsroom.models import AccessLevel
 from masthead.subscriptions import actions as subscriptions
 from tests import factories
@@ -170,7 +171,9 @@ def test_where_the_rules_sit_against_campaign_crawler_and_gift():
     at = clock.now()
     seat = Seat(7, "Desk", False, at + timedelta(days=1))
     cover = Cover(3, "Uni", "uni", "network", at - timedelta(days=1), None)
-    reader = ReaderIdentity(user_id=None, anonymous_id=None, fresh=True, verified_crawler=True)
+    reader = ReaderIdentity(
+        user_id=None, anonymous_id=None, fresh=True, machine=MachineKind.VERIFIED_SEARCH
+    )
     both = Coverage(seat, (cover,))
     # An anonymous reader cannot hold a seat (a seat is an account's).
     assert decide(reader, article, now=at, coverage=both).reason is Reason.INSTITUTION

@@ -43,10 +43,21 @@ def resolver(monkeypatch):
     return fake
 
 
-def test_real_googlebot_is_verified_and_the_answer_is_cached(resolver):
+def test_real_googlebot_is_verified_and_the_answer_is_kept_in_the_shared_cache(
+    resolver, monkeypatch
+):
+    monkeypatch.setattr(crawlers, "shared_cache", lambda: True)
     assert crawlers.is_verified_crawler("66.249.66.1", GOOGLEBOT) is True
     assert crawlers.is_verified_crawler("66.249.66.1", GOOGLEBOT) is True
     assert resolver.lookups == 1
+
+
+def test_without_a_shared_cache_every_claim_is_checked(resolver, monkeypatch):
+    """The embedded default's cache is per process: no verdict is kept there."""
+    monkeypatch.setattr(crawlers, "shared_cache", lambda: False)
+    assert crawlers.is_verified_crawler("66.249.66.1", GOOGLEBOT) is True
+    assert crawlers.is_verified_crawler("66.249.66.1", GOOGLEBOT) is True
+    assert resolver.lookups == 2
 
 
 @pytest.mark.parametrize(
@@ -77,10 +88,24 @@ def test_spoofed_user_agent_and_forwarded_for_get_the_anonymous_view(resolver):
 
 
 @pytest.mark.django_db
-def test_no_dns_lookup_when_flexible_sampling_is_off(resolver):
+def test_no_dns_lookup_when_search_engines_are_not_allowed(resolver):
+    """Verified or not, a search crawler then gets the preview: nothing to ask DNS."""
+    save_policy(allow_search=False)
     request = RequestFactory().get("/", HTTP_USER_AGENT=GOOGLEBOT, REMOTE_ADDR="66.249.66.1")
     from django.contrib.auth.models import AnonymousUser
 
     request.user = AnonymousUser()
     assert identify(request).verified_crawler is False
     assert resolver.lookups == 0
+
+
+@pytest.mark.django_db
+def test_a_claim_is_checked_without_flexible_sampling(resolver):
+    """Search allowed, no flexible sampling: a verified crawler reads as any signed-out reader
+    and a spoofed one gets the preview, so the claim is checked."""
+    request = RequestFactory().get("/", HTTP_USER_AGENT=GOOGLEBOT, REMOTE_ADDR="66.249.66.1")
+    from django.contrib.auth.models import AnonymousUser
+
+    request.user = AnonymousUser()
+    assert identify(request).verified_crawler is True
+    assert resolver.lookups == 1

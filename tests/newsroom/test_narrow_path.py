@@ -436,3 +436,28 @@ def test_two_preview_arms_each_get_their_own_cut_and_stay_private(apps, pages):
         body = narrow_answer[2].decode()
         shown[name] = [k for k in range(1, 7) if f"Vaulted one paragraph {k} of" in body]
     assert shown == {"One": [1], "Four": [1, 2, 3, 4]}
+
+
+BOT = {"HTTP_USER_AGENT": "python-requests/2.32.3"}
+
+
+def test_a_bot_gets_the_same_402_on_the_narrow_path(apps, pages):
+    """An unidentified client on a route the process remembers: the same refusal, never the
+    shell a browser's full read left behind (docs/machines.md)."""
+    full, _ = apps
+    path = pages["metered"].url
+    warm(full, path)  # a browser read it in full: the full shell is kept
+    full_answer = call(full, path, **BOT)
+    narrow_answer = served_narrow(apps, path, **BOT)
+    assert_same(full_answer, narrow_answer)
+    status, headers, body = narrow_answer
+    assert status == "402 Payment Required"
+    named = dict(headers)
+    assert named["Cache-Control"] == "private, no-store"
+    assert named["Link"] == '</machine-access.json>; rel="terms-of-service"'
+    assert "User-Agent" in named["Vary"]
+    assert b"Metered one" in body
+    assert not any(name == "Set-Cookie" for name, _ in headers)
+    # The browser after the bot still reads in full.
+    status, _, body = served_narrow(apps, path)
+    assert status == "200 OK"

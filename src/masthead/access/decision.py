@@ -6,8 +6,15 @@ separate action `masthead.metering.actions.record_read`, which `doors.open_artic
 
 Order of the rules (first match wins): unpublished or private page (hidden), free or
 sponsored article, staff, subscriber, a seat in a live group, an institution (by verified
-e-mail domain, then by network), campaign, verified crawler, a valid gift link for this
-article, lapsed reader, subscribers-only article, the meter.
+e-mail domain, then by network), campaign, verified crawler, an automated client the machine
+policy does not grant, a valid gift link for this article, lapsed reader, subscribers-only
+article, the meter.
+
+An automated client (`ReaderIdentity.machine`, `metering.machines`): an unidentified one
+(no User-Agent, a library, a spoofed crawler claim), or a declared agent whose category the
+policy does not allow (search, ai-input, ai-train), gets the preview of a gated article and
+never meets the meter (`Reason.AUTOMATED`): it never spends, never gets the cookie, even
+with free articles left. A granted agent is read like any signed-out reader. Decision 0034.
 
 A seat or an institution (`masthead.groups.passes.Coverage`, what the door layer worked out
 once for this request) is paid access like a subscription: it comes before the campaign (a
@@ -39,6 +46,7 @@ from masthead.access.levels import AccessLevel
 from masthead.access.privacy import Screen
 from masthead.gifts.passes import GiftPass, Standing
 from masthead.groups.passes import Coverage, LazyCoverage
+from masthead.metering import machines
 from masthead.metering.identity import ANONYMOUS, ReaderIdentity
 from masthead.metering.models import FailMode, MeterPolicy
 from masthead.metering.policy import current_policy, policy_for
@@ -74,6 +82,9 @@ class Reason(enum.StrEnum):
     GIFT = "gift"  # a valid gift link for this article: full, never counted
     GROUP_SEAT = "group_seat"  # a seat in a group whose subscription is live
     INSTITUTION = "institution"  # an institution's verified e-mail domain or network
+    # An automated client the machine policy does not grant: the preview, an HTTP 402 with a
+    # pointer to the terms (/machine-access.json), never a read counted.
+    AUTOMATED = "automated"
 
 
 # Reasons that mean the reader met the meter (an anonymous reader then gets the cookie).
@@ -279,8 +290,10 @@ def _decide(
     if campaign and campaign.opens(article):
         return Decision(Level.FULL, Reason.CAMPAIGN)
     policy = policy_for(reader.split_key)
-    if reader.verified_crawler and policy.crawlers_read_in_full:
+    if reader.verified_crawler and policy.crawlers_read_in_full and policy.allow_search:
         return Decision(Level.FULL, Reason.VERIFIED_CRAWLER)
+    if reader.machine.is_machine and not machines.granted(reader.machine, policy):
+        return gated(policy, Reason.AUTOMATED, messages.automated())
     if gift is not None and gift.standing(article.pk, now) is Standing.VALID:
         return Decision(Level.FULL, Reason.GIFT, messages.gift_from(gift.giver_name))
     # A lapsed reader sees what lapsed, and gets no fresh meter on top.

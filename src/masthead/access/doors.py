@@ -17,6 +17,10 @@
   full, so search matches body text only where the reader may read it.
 - `visible_blocks(article, decision)`: the body blocks this decision lets through; the cut is
   made here, on the server, and nothing after it is rendered.
+- `refuse_automated(response)`: an automated client's answer on a gated article (the preview
+  it was given): HTTP 402, `Link: </machine-access.json>; rel="terms-of-service"`, private,
+  no-store, `Vary: User-Agent, Accept` (decision 0034). The article page, the print view and
+  the API call it for `Reason.AUTOMATED`.
 - `mark_reader_dependent(response)`: Cache-Control private, no-store + Vary: Cookie (after
   signing out, the browser's Back button must not show what the signed-in reader saw);
   `mark_shared(response, decision)`: public with the shared-cache lifetimes when the decision
@@ -136,9 +140,9 @@ def open_article(request: HttpRequest, article: Any) -> Decision:
     return decision
 
 
-# Decisions the funnel does not count: nobody reading (hidden), staff, verified crawlers.
+# Decisions the funnel does not count: nobody reading (hidden), staff, machines.
 _NOT_IN_FUNNEL = frozenset(
-    {Reason.UNPUBLISHED, Reason.PRIVATE, Reason.STAFF, Reason.VERIFIED_CRAWLER}
+    {Reason.UNPUBLISHED, Reason.PRIVATE, Reason.STAFF, Reason.VERIFIED_CRAWLER, Reason.AUTOMATED}
 )
 
 
@@ -281,6 +285,26 @@ def visible_blocks(article: Any, decision: Decision) -> list[Any]:
     if decision.level is Level.NONE or not decision.preview_blocks:
         return []
     return blocks[: decision.preview_blocks]
+
+
+TERMS_PATH = "/machine-access.json"
+# RFC 8288's registered relation for a resource's terms of service (decision 0034).
+TERMS_LINK = f'<{TERMS_PATH}>; rel="terms-of-service"'
+
+
+def refuse_automated(response: HttpResponse) -> HttpResponse:
+    """An automated client's answer on a gated article: 402 Payment Required, a pointer to
+    the machine-readable terms, and never kept by any cache (its body is the preview, and
+    the same URL is the full text for a subscriber)."""
+    from django.utils.cache import patch_vary_headers
+
+    response.status_code = 402
+    response["Link"] = TERMS_LINK
+    # Expected, like a paywall: the request log has its line; no django.request warning each.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    mark_reader_dependent(response)
+    patch_vary_headers(response, ["User-Agent", "Accept"])
+    return response
 
 
 def mark_reader_dependent(response: HttpResponse) -> HttpResponse:

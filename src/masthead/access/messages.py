@@ -119,3 +119,11 @@ def group_seat(group_name: str) -> str:
 def institution(name: str) -> str:
     """The note on an article read through an institution's access."""
     return gettext("Access provided by %(institution)s") % {"institution": name}
+
+
+def automated() -> str:
+    """What an automated client the machine policy does not grant is told (docs/machines.md)."""
+    return gettext(
+        "Automated access to the rest of this article is not included. The terms for machines "
+        "are at /machine-access.json."
+    )

@@ -13,14 +13,18 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field as NinjaField
 from ninja import NinjaAPI, Query, Schema
 
+from masthead.access.decision import Reason
 from masthead.access.doors import (
+    TERMS_PATH,
     anyone,
     mark_reader_dependent,
     mark_shared,
     open_article,
     peek,
+    refuse_automated,
     visible_blocks,
 )
+from masthead.access.messages import automated
 from masthead.accounts.actions import issue_app_token, revoke_app_token, revoke_personal_token
 from masthead.api import serialize
 from masthead.api.auth import app_token, token_or_anonymous
@@ -29,6 +33,7 @@ from masthead.api.schemas import (
     TEXT_PATTERN,
     ArticleDetail,
     ArticlePageOut,
+    AutomatedRefusal,
     ErrorEnvelope,
     MeOut,
     SectionOut,
@@ -206,13 +211,15 @@ def list_articles(
 @api.get(
     "/articles/{article_id}",
     auth=token_or_anonymous,
-    response={200: ArticleDetail, **ERRORS},
+    response={200: ArticleDetail, 402: AutomatedRefusal, **ERRORS},
     summary="One article, its body cut where this reader's access ends",
     tags=["content"],
 )
-def get_article(request: HttpRequest, response: HttpResponse, article_id: int) -> dict[str, Any]:
+def get_article(request: HttpRequest, response: HttpResponse, article_id: int) -> Any:
     """The body goes through the same access decision as the article page: a reader who may
-    only see the preview receives the preview blocks and nothing after them."""
+    only see the preview receives the preview blocks and nothing after them. An automated
+    client the machine policy does not grant gets 402 with code `automated_client`, the
+    terms' address and the article cut to its preview (docs/machines.md)."""
     _reader_dependent(response)
     article = (
         ArticlePage.objects.live()
@@ -233,7 +240,12 @@ def get_article(request: HttpRequest, response: HttpResponse, article_id: int) -
     decision = open_article(request, article) if signed_in else peek(request, article)
     if decision.hidden:  # private to this reader: as absent as an unpublished article
         raise ApiError(404, "article_not_found", f"No published article {article_id}.")
-    return serialize.detail(article, decision, visible_blocks(article, decision), request)
+    detail = serialize.detail(article, decision, visible_blocks(article, decision), request)
+    if decision.reason is Reason.AUTOMATED:
+        refuse_automated(response)
+        error = {"code": "automated_client", "message": automated(), "terms": TERMS_PATH}
+        return 402, {"error": error, "article": detail}
+    return detail
 
 
 @api.get(

@@ -119,6 +119,21 @@ class ArticleDetail(ArticleSummary):
     body: list[BodyBlock]
 
 
+class AutomatedError(Error):
+    terms: str = Field(
+        description="The machine-readable terms (signals, licensing contact).",
+        examples=["/machine-access.json"],
+    )
+
+
+class AutomatedRefusal(Schema):
+    """An automated client the machine policy does not grant, on a gated article: the error
+    with code `automated_client`, and the article cut to its preview (docs/machines.md)."""
+
+    error: AutomatedError
+    article: ArticleDetail
+
+
 class EntitlementOut(Schema):
     status: str
     reads_everything: bool

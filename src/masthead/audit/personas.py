@@ -30,6 +30,7 @@ from masthead.accounts.actions import (
 )
 from masthead.accounts.models import AccountEvent, PersonalToken
 from masthead.core import clock
+from masthead.metering import machines
 from masthead.metering.identity import (
     COOKIE_SALT,
     ReaderIdentity,
@@ -41,6 +42,13 @@ from masthead.metering.stores import RedisMeterStore, get_store
 from masthead.subscriptions.entitlements import Entitlement, Lapse, entitlement_for
 
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+# Machines (docs/machines.md): a script that says nothing of itself, a declared AI training
+# crawler (a User-Agent claim, never verified).
+SCRIPT = "python-requests/2.32.3"
+GPTBOT = (
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; GPTBot/1.2; "
+    "+https://openai.com/gptbot"
+)
 AUDIT_AGENT = "masthead-paywall-audit"
 FRESH_ID = "0" * 32  # stands for the new id the site gives a cookie-less reader
 
@@ -86,6 +94,9 @@ class Persona:
     # The client address the site should believe for this persona (None: not one that any
     # institution's network holds); what the audit's expectations are worked out with.
     address: str | None = None
+    # What kind of client the site takes this persona for (`metering.machines.classify`,
+    # worked out by `Cast.build` the way the site does); a signed-in persona is a reader.
+    machine: machines.MachineKind = machines.MachineKind.HUMAN
 
     def identity(self) -> ReaderIdentity:
         if self.user is not None:
@@ -95,8 +106,10 @@ class Persona:
                 is_staff=bool(self.user.is_staff or self.user.is_superuser),
             )
         if self.fresh_each_time:
-            return ReaderIdentity(user_id=None, anonymous_id=FRESH_ID, fresh=True)
-        return ReaderIdentity(user_id=None, anonymous_id=self.anonymous_id)
+            return ReaderIdentity(
+                user_id=None, anonymous_id=FRESH_ID, fresh=True, machine=self.machine
+            )
+        return ReaderIdentity(user_id=None, anonymous_id=self.anonymous_id, machine=self.machine)
 
     @property
     def registered(self) -> bool:
@@ -148,16 +161,37 @@ class Cast:
                 headers={"Authorization": f"Bearer {raw}"},
             ),
             self._signed_in(Persona("staff", user=staff)),
+            # A Googlebot claim from an address that is not Google's: never trusted, so an
+            # automated client (no meter to spend: it never meets one).
             self._with_cookie(
                 Persona(
                     "spoofed crawler",
                     user_agent=GOOGLEBOT,
                     headers={"X-Forwarded-For": "66.249.66.1"},
-                    exhaust="page",
                 )
             ),
+            Persona("unidentified bot", fresh_each_time=True, user_agent=SCRIPT),
+            Persona("training crawler", fresh_each_time=True, user_agent=GPTBOT),
         ]
-        return personas + self._personal(states) + self._groups_and_institutions()
+        personas += self._personal(states) + self._groups_and_institutions()
+        for persona in personas:
+            self._classify(persona)
+        return personas
+
+    def _classify(self, persona: Persona) -> None:
+        """The machine kind the site will take a signed-out persona for: the same classifier,
+        the same DNS check, on the address the site will believe (the forwarded one only from
+        a trusted proxy)."""
+        from masthead.audit.group_personas import forwarding_believed
+        from masthead.metering.crawlers import claimed_crawler
+        from masthead.metering.policy import current_policy
+
+        if persona.user is not None or persona.token:
+            return
+        forwarded = persona.headers.get("X-Forwarded-For", "")
+        address = forwarded if forwarded and forwarding_believed(self.host) else "127.0.0.1"
+        verify = claimed_crawler(persona.user_agent) is not None and current_policy().allow_search
+        persona.machine = machines.classify(persona.user_agent, {}, address=address, verify=verify)
 
     def _groups_and_institutions(self) -> list[Persona]:
         from masthead.audit import group_personas as gp

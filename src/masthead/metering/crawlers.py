@@ -1,6 +1,10 @@
 """Search engine crawlers verified the way their operators document: reverse DNS of the
 connecting address must name the operator's domain, and that name must resolve forward to the
 same address. A User-Agent or X-Forwarded-For claim alone proves nothing.
+
+The answer is kept in the shared cache (Redis) for a day, so every worker asks DNS once per
+crawler address; without a shared cache (the embedded default, whose cache is per process)
+it is checked on every request that claims a crawler: no verdict lives in process memory.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ import logging
 import socket
 from typing import Protocol
 
+from django.conf import settings
 from django.core.cache import cache
 
 log = logging.getLogger("masthead.metering")
@@ -58,12 +63,19 @@ def is_verified_crawler(address: str, user_agent: str) -> bool:
     if not name or not address:
         return False
     cache_key = f"metering:crawler:{name}:{address}"
-    cached = cache.get(cache_key)
+    shared = shared_cache()
+    cached = cache.get(cache_key) if shared else None
     if cached is not None:
         return bool(cached)
     host = (resolver.reverse(address) or "").lower().rstrip(".")
     verified = host.endswith(CRAWLER_DOMAINS[name]) and address in resolver.forward(host)
     if not verified:
         log.info("crawler claim refused: %s from %s (reverse DNS %r)", name, address, host)
-    cache.set(cache_key, int(verified), CACHE_SECONDS)
+    if shared:
+        cache.set(cache_key, int(verified), CACHE_SECONDS)
     return verified
+
+
+def shared_cache() -> bool:
+    """Whether Django's cache is shared by every worker (Redis), so a verdict may be kept."""
+    return bool(settings.REDIS_URL)

@@ -18,6 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from masthead.metering.machines import MachineKind
+
 COOKIE_SALT = "masthead.metering.reader"
 COOKIE_MAX_AGE = timedelta(days=400)  # the longest lifetime browsers honour
 _COOKIE_VALUE = re.compile(r"^(?P<id>[0-9a-f]{32})(?:\.(?P<article>\d{1,18})\.(?P<at>\d{1,12}))?$")
@@ -29,7 +31,9 @@ class ReaderIdentity:
     user_id: int | None
     anonymous_id: str | None
     is_staff: bool = False
-    verified_crawler: bool = False
+    # What kind of client sent the request (`metering.machines.classify`), worked out once
+    # per request by `metering.middleware.identify`; a signed-in reader is always HUMAN.
+    machine: MachineKind = MachineKind.HUMAN
     # No valid reader cookie came with this request: a reader the meter has never seen.
     fresh: bool = False
     # A first read counted in the cookie, not yet in the store: (article id, read at).
@@ -40,6 +44,11 @@ class ReaderIdentity:
     @property
     def registered(self) -> bool:
         return self.user_id is not None
+
+    @property
+    def verified_crawler(self) -> bool:
+        """A search crawler verified by reverse and forward DNS (`metering.crawlers`)."""
+        return self.machine is MachineKind.VERIFIED_SEARCH
 
     @property
     def meter_key(self) -> str | None:

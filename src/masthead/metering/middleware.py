@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from masthead.core import clock
-from masthead.metering import crawlers
+from masthead.core import clientip, clock
+from masthead.metering import crawlers, machines
 from masthead.metering.actions import settle_pending_read
 from masthead.metering.identity import (
     ReaderIdentity,
@@ -33,15 +33,16 @@ def identify(request: HttpRequest) -> ReaderIdentity:
             pending=pending,
         )
     user_agent = request.META.get("HTTP_USER_AGENT", "")
-    verified = bool(
-        crawlers.claimed_crawler(user_agent)
-        and current_policy().crawlers_read_in_full
-        and crawlers.is_verified_crawler(request.META.get("REMOTE_ADDR", ""), user_agent)
-    )
+    # The DNS check only for a claim of a verifiable crawler, and only when the policy lets
+    # search engines in (otherwise verified or not, the crawler gets the preview).
+    verify = crawlers.claimed_crawler(user_agent) is not None and current_policy().allow_search
+    # The client's address through trusted proxies only (a forwarded claim proves nothing).
+    address = clientip.client_ip(request) if verify else ""
+    machine = machines.classify(user_agent, request.META, address=address, verify=verify)
     return ReaderIdentity(
         user_id=None,
         anonymous_id=anonymous_id or new_anonymous_id(),
-        verified_crawler=verified,
+        machine=machine,
         fresh=anonymous_id is None,
         pending=pending,
     )

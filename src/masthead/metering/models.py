@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import (
+    EmailValidator,
+    MaxValueValidator,
+    MinValueValidator,
+    URLValidator,
+)
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
@@ -26,6 +31,21 @@ class PeriodKind(models.TextChoices):
 class FailMode(models.TextChoices):
     OPEN = "open", _("Fail open: show metered articles in full, uncounted")
     CLOSED = "closed", _("Fail closed: show the preview only")
+
+
+def validate_licensing_contact(value: str) -> None:
+    """An e-mail address or an http(s) URL: what machine-readable terms point licensees at."""
+    if not value:
+        return
+    try:
+        if "@" in value and not value.startswith(("http://", "https://")):
+            EmailValidator()(value)
+        else:
+            URLValidator(schemes=["http", "https"])(value)
+    except ValidationError:
+        raise ValidationError(
+            _("Enter an e-mail address or a web address (https://...)."), code="invalid"
+        ) from None
 
 
 def _copy_field(label: Any) -> models.CharField:
@@ -83,6 +103,42 @@ class MeterPolicy(BaseGenericSetting):
         validators=[MinValueValidator(1), MaxValueValidator(90)],
         help_text=_("Days a gift link works after it is created."),
     )
+    # The machine policy (docs/machines.md): robots.txt, Content Signals, /machine-access.json
+    # and what automated clients get on gated articles (access.decision, Reason.AUTOMATED).
+    allow_search = models.BooleanField(
+        _("search engines allowed (search)"),
+        default=True,
+        help_text=_(
+            "Search engines may crawl and index articles. Verified search crawlers then read "
+            "what flexible sampling grants them; when off they get the preview only."
+        ),
+    )
+    allow_ai_input = models.BooleanField(
+        _("AI answer engines allowed (ai-input)"),
+        default=False,
+        help_text=_(
+            "AI assistants and answer engines may fetch articles to answer a question "
+            "(retrieval, grounding). When off they get the preview only."
+        ),
+    )
+    allow_ai_train = models.BooleanField(
+        _("AI training allowed (ai-train)"),
+        default=False,
+        help_text=_(
+            "Articles may be collected to train or fine-tune AI models. When off, training "
+            "crawlers are disallowed in robots.txt and get the preview only."
+        ),
+    )
+    licensing_contact = models.CharField(
+        _("licensing contact"),
+        max_length=254,
+        blank=True,
+        validators=[validate_licensing_contact],
+        help_text=_(
+            "An e-mail address or web address for licensing articles to machines; shown in "
+            "robots.txt and /machine-access.json."
+        ),
+    )
     copy_left_one = _copy_field(_("Meter message, one article left"))
     copy_left_other = _copy_field(_("Meter message, several articles left"))
     copy_last = _copy_field(_("Meter message, last free article"))
@@ -107,6 +163,15 @@ class MeterPolicy(BaseGenericSetting):
         MultiFieldPanel(
             [FieldPanel("gift_allowance"), FieldPanel("gift_days")],
             heading=_("Gift links"),
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("allow_search"),
+                FieldPanel("allow_ai_input"),
+                FieldPanel("allow_ai_train"),
+                FieldPanel("licensing_contact"),
+            ],
+            heading=_("Machines: search engines, AI answer engines, AI training"),
         ),
         MultiFieldPanel(
             [

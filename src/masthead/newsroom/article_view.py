@@ -27,12 +27,13 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from masthead.access.campaigns import active_campaign
-from masthead.access.decision import Decision, free_for_everyone
+from masthead.access.decision import Decision, Reason, free_for_everyone
 from masthead.access.doors import (
     anyone,
     mark_reader_dependent,
     mark_shared,
     open_article,
+    refuse_automated,
     visible_blocks,
 )
 from masthead.access.privacy import Screen
@@ -186,6 +187,8 @@ def _respond(request: HttpRequest, page: Any, decision: Decision, shell: str) ->
     )
     html = html.replace(SLOTS["meter"], meter).replace(SLOTS["paywall"], paywall)
     response = HttpResponse(html)
+    if decision.reason is Reason.AUTOMATED:  # the preview, with a 402 and the terms' link
+        return refuse_automated(response)
     # A free article for a signed-out reader is the same for everyone, so caches may keep it;
     # the header of a signed-in reader's page shows their account, and previews are drafts.
     if (

@@ -28,7 +28,17 @@ from masthead.core.tasks import background_task
 log = logging.getLogger("masthead.cdn")
 
 # Site-wide pages every article change reaches (besides its own and its section's).
-SITE_PATHS = ("/", "/feeds/rss/", "/feeds/atom/", "/sitemap.xml", "/news-sitemap.xml")
+SITE_PATHS = (
+    "/",
+    "/feeds/rss/",
+    "/feeds/atom/",
+    "/sitemap.xml",
+    "/news-sitemap.xml",
+    # The machine policy's (a policy save purges everything).
+    "/robots.txt",
+    "/machine-access.json",
+    "/machine-access/",
+)
 
 
 def root_and_path(page: Any) -> tuple[str, str] | None:

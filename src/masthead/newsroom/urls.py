@@ -11,6 +11,8 @@ atom = listing_cache.cached(feeds.AtomArticleFeed())
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("robots.txt", views.robots_txt, name="robots_txt"),
+    path("machine-access.json", views.machine_access_json, name="machine_access_json"),
+    path("machine-access/", views.machine_access_page, name="machine_access"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("sitemap.xml", views.sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("news-sitemap.xml", views.news_sitemap, name="news_sitemap"),

@@ -1,4 +1,5 @@
-"""Newsroom doors outside the page tree: tags, search, robots.txt, favicon, news sitemap."""
+"""Newsroom doors outside the page tree: tags, search, robots.txt, the machine terms, favicon,
+news sitemap."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.templatetags.static import static
@@ -16,7 +17,9 @@ from wagtail.contrib.sitemaps.views import sitemap as wagtail_sitemap
 from wagtail.views import serve as wagtail_serve
 
 from masthead.access.doors import anyone, mark_reader_dependent, mark_shared, screen_of
-from masthead.core import clock
+from masthead.core import clock, generation
+from masthead.metering import terms
+from masthead.metering.policy import current_policy
 from masthead.newsroom import article_view, listing, listing_cache, routes, search
 from masthead.newsroom.images import LIST_SPECS, prefetch_images
 
@@ -87,22 +90,49 @@ def search_page(request: HttpRequest) -> HttpResponse:
     return mark_reader_dependent(response)
 
 
+def _root(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
 @require_safe
 def robots_txt(request: HttpRequest) -> HttpResponse:
-    root = request.build_absolute_uri("/").rstrip("/")
-    lines = [
-        "User-agent: *",
-        "Disallow: /admin/",
-        "Disallow: /django-admin/",
-        "Disallow: /accounts/",
-        "Disallow: /search/",
-        "Disallow: /*/print/$",
-        "",
-        f"Sitemap: {root}/sitemap.xml",
-        f"Sitemap: {root}/news-sitemap.xml",
-        "",
+    """Generated from the machine policy (`metering.terms.robots_txt`), kept in each process
+    under the site generation: a policy save bumps it, so every worker shows the new text on
+    its next request."""
+    root = _root(request)
+    text = generation.kept(
+        f"newsroom.robots:{root}", lambda: terms.robots_txt(current_policy(), root)
+    )
+    return mark_shared(HttpResponse(text, content_type="text/plain; charset=utf-8"))
+
+
+@require_safe
+def machine_access_json(request: HttpRequest) -> HttpResponse:
+    """The machine-readable terms (signals, licensing contact, what they mean): public."""
+    root = _root(request)
+    document = generation.kept(
+        f"newsroom.machine-terms:{root}", lambda: terms.machine_terms(current_policy(), root)
+    )
+    response = JsonResponse(document, json_dumps_params={"indent": 2})
+    return mark_shared(response)
+
+
+@require_safe
+def machine_access_page(request: HttpRequest) -> HttpResponse:
+    """The same terms for people."""
+    root = _root(request)
+    policy = current_policy()
+    document = terms.machine_terms(policy, root)
+    signals = [
+        (name, value, document["meaning"][name]) for name, value in document["signals"].items()
     ]
-    return mark_shared(HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8"))
+    response = TemplateResponse(
+        request, "newsroom/machine_access.html", {"terms": document, "signals": signals}
+    )
+    # The header of a signed-in reader's page shows their account.
+    if request.user.is_authenticated:
+        return mark_reader_dependent(response)
+    return mark_shared(response)
 
 
 @require_safe
