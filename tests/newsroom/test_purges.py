@@ -208,9 +208,13 @@ def test_a_restriction_on_a_section_purges_every_article_in_it(endpoint, on_comm
 
 
 def everything(*free_slugs: str) -> set[str]:
-    """Every shared page: home, sections (and their feeds), authors, free articles, tags."""
+    """Every shared page: home, sections (and their feeds), authors, free articles, tags, and
+    the machine policy's documents (docs/machines.md)."""
     return {
         *SITE_WIDE,
+        "/robots.txt",
+        "/machine-access.json",
+        "/machine-access/",
         "/world/",
         "/feeds/world/rss/",
         "/feeds/world/atom/",

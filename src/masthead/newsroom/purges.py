@@ -34,11 +34,10 @@ SITE_PATHS = (
     "/feeds/atom/",
     "/sitemap.xml",
     "/news-sitemap.xml",
-    # The machine policy's (a policy save purges everything).
-    "/robots.txt",
-    "/machine-access.json",
-    "/machine-access/",
 )
+# The machine policy's documents: they change with the policy only (whose save purges
+# everything), never with a publish.
+MACHINE_PATHS = ("/robots.txt", "/machine-access.json", "/machine-access/")
 
 
 def root_and_path(page: Any) -> tuple[str, str] | None:
@@ -136,6 +135,7 @@ def everything() -> set[str]:
             urls |= {f"{found[0]}{found[1]}", f"{found[0]}{found[1]}print/"}
     for root in roots:
         urls |= site_urls(root)
+        urls |= {f"{root}{path}" for path in MACHINE_PATHS}
         for slug in (
             Tag.objects.filter(newsroom_articletag_items__isnull=False)
             .values_list("slug", flat=True)

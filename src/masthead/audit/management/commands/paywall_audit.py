@@ -36,7 +36,8 @@ class Command(BaseCommand):
         "and OpenAPI document, plus --door) as a fresh and an exhausted anonymous reader, a "
         "registered and an exhausted registered reader, a trialist, a subscriber, a lapsed "
         "trialist, a lapsed subscriber, a past-due reader, an app client with a token, staff "
-        "and a spoofed crawler; fail if gated text reaches a reader access.decide does not "
+        "a spoofed crawler, an unidentified bot and an AI training crawler; fail if gated "
+        "text reaches a reader access.decide does not "
         "let read it, or if the audit could not see something."
     )
 
