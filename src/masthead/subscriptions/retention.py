@@ -200,6 +200,13 @@ def pause_refusal(sub: Subscription, months: int | None = None) -> str | None:
     return None
 
 
+def might_offer(sub: Subscription, *, now: datetime) -> bool:
+    """Whether some reason would get a save offer: the cancellation flow then asks for the
+    reason on its first page and shows the offer with the confirm on its second; otherwise
+    the first page is the confirm (one page, fewer than subscribing takes)."""
+    return any(choose(sub, reason, now=now) for reason in ("", *sorted(REASON_CODES)))
+
+
 def choose(sub: Subscription, reason: str, *, now: datetime) -> SaveOffer | None:
     """The save offer for a reader cancelling `sub` for `reason` ("" when none given)."""
     if sub.status != Status.ACTIVE or accepted_recently(sub.user_id, now):

@@ -57,6 +57,7 @@ from masthead.subscriptions.actions.retention import (
     start_cancellation,
     unpause,
 )
+from masthead.subscriptions.actions.retention import unpause_fields as retention_unpause_fields
 from masthead.subscriptions.actions.schedule import DueStep, advance, next_due_step
 from masthead.subscriptions.actions.transitions import MOVES, create, transition
 
@@ -96,6 +97,7 @@ __all__ = [
     "renewal_notice_due_at",
     "renewal_price",
     "resume",
+    "retention_unpause_fields",
     "seats_refusal",
     "send_price_notice",
     "send_renewal_notice",
