@@ -201,10 +201,15 @@ def pause_refusal(sub: Subscription, months: int | None = None) -> str | None:
 
 
 def might_offer(sub: Subscription, *, now: datetime) -> bool:
-    """Whether some reason would get a save offer: the cancellation flow then asks for the
-    reason on its first page and shows the offer with the confirm on its second; otherwise
-    the first page is the confirm (one page, fewer than subscribing takes)."""
-    return any(choose(sub, reason, now=now) for reason in ("", *sorted(REASON_CODES)))
+    """Whether some reason (or none) would get a save offer: the cancel form's button then
+    leads to the page with the offer beside the confirm; otherwise it cancels at once."""
+    if sub.status != Status.ACTIVE or accepted_recently(sub.user_id, now):
+        return False
+    tenure = tenure_months(sub, now)
+    return any(
+        tenure >= rule.min_tenure_months and _applies(rule, sub, now) is not None
+        for rule in rules()
+    )
 
 
 def choose(sub: Subscription, reason: str, *, now: datetime) -> SaveOffer | None:

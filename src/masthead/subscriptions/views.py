@@ -71,6 +71,7 @@ def account(request: HttpRequest, card_form: Any = None, status: int = 200) -> H
         .prefetch_related("adjustments")
     )
     can_change = sub is not None and sub.status in (Status.ACTIVE, Status.TRIALING)
+    cancellable = sub is not None and sub.status in CANCELLABLE
     other_plans = (
         [p for p in Plan.objects.all() if p.is_live(now) and p.pk != sub.plan_id]
         if can_change and sub is not None
@@ -85,7 +86,11 @@ def account(request: HttpRequest, card_form: Any = None, status: int = 200) -> H
             "card": PaymentMethod.current_for(_reader_id(request)),
             "receipts": receipts,
             "other_plans": other_plans,
-            "can_cancel": sub is not None and sub.status in CANCELLABLE,
+            "can_cancel": cancellable,
+            "reasons": retention.REASONS,
+            "asks_first": cancellable and sub is not None and retention.might_offer(sub, now=now),
+            "access_ends": _access_ends(sub, now) if cancellable and sub is not None else None,
+            "open_cancel": request.GET.get("cancel") == "1",
             "can_pause": sub is not None and retention.pause_refusal(sub) is None,
             "pause_months": retention.pause_months(),
             "winback": _winback(_reader_id(request), sub, now=now),
