@@ -49,5 +49,8 @@ def test_demo_loads_each_state_once_and_prints_logins():
         f"Reader, past due (renewal failed, retrying): past-due@example.com / {demo.DEMO_PASSWORD}"
         in first
     )
-    assert any(line.startswith("Reader, loyal subscriber") and "loyal@example.com" in line for line in first)
+    assert any(
+        line.startswith("Reader, loyal subscriber") and "loyal@example.com" in line
+        for line in first
+    )
     assert any("paused@example.com" in line for line in first)

@@ -3,9 +3,9 @@
 The audit runs beside the site with the same settings and database, so it signs readers in the
 way the site would: a session made by Django's own `login()`, an app token made by
 `accounts.actions.issue_app_token`, a reader cookie signed with the site's key. Readers in a
-subscription state (trialist, subscriber, lapsed, past due, paused) are existing accounts found in that
-state (`masthead demo` makes one of each): subscriptions and payments are append-only history,
-so the audit does not make throwaway ones. Everything the audit creates (users, sessions,
+subscription state (trialist, subscriber, lapsed, past due, paused) are existing accounts found
+in that state (`masthead demo` makes one of each): subscriptions and payments are append-only
+history, so the audit does not make throwaway ones. Everything the audit creates (users, sessions,
 tokens, meter rows) is removed by `Cast.close()`.
 """
 

@@ -194,9 +194,7 @@ def pause_refusal(sub: Subscription, months: int | None = None) -> str | None:
     if sub.next_plan_id is not None:
         return str(_("A plan change is scheduled; pause after it applies."))
     if months is not None and months not in pause_months():
-        return str(
-            _("A pause is 1 to %(n)s months.") % {"n": settings.PAUSE_MAX_MONTHS}
-        )
+        return str(_("A pause is 1 to %(n)s months.") % {"n": settings.PAUSE_MAX_MONTHS})
     return None
 
 

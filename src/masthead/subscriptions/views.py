@@ -253,7 +253,9 @@ def accept_offer(request: HttpRequest) -> HttpResponse:
     except ValueError:
         months = 0
     try:
-        sub = actions.accept_save_offer(sub, kind, now=clock.now(), actor=request.user, months=months)
+        sub = actions.accept_save_offer(
+            sub, kind, now=clock.now(), actor=request.user, months=months
+        )
     except (PaymentError, actions.SubscriptionError) as exc:
         messages.error(request, str(exc))
         return redirect("subscriptions:cancel_confirm")

@@ -56,9 +56,7 @@ def offer_refusal(user_id: int | None, offer: Offer, *, now: datetime) -> str | 
         )
     if offer.code == settings.GIFT_CONVERSION_OFFER and (user_id is None or not had_gift(user_id)):
         return "This offer is for readers who were given a gift subscription."
-    if offer.code == settings.WINBACK_OFFER and (
-        user_id is None or not lapsed_subscriber(user_id)
-    ):
+    if offer.code == settings.WINBACK_OFFER and (user_id is None or not lapsed_subscriber(user_id)):
         return "This offer is for readers returning to us after their subscription ended."
     if user_id is None:
         return None

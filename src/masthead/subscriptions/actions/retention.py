@@ -177,7 +177,9 @@ def start_cancellation(
     with transaction.atomic(durable=True):
         sub = lock(subscription)
         if sub.status not in (Status.ACTIVE, Status.TRIALING, Status.PAST_DUE, Status.PAUSED):
-            raise SubscriptionError("This subscription is not renewing; there is nothing to cancel.")
+            raise SubscriptionError(
+                "This subscription is not renewing; there is nothing to cancel."
+            )
         offer = retention.choose(sub, reason, now=now)
         transition(
             sub,
