@@ -9,9 +9,11 @@ the time the reader was paused. Nothing is charged while paused. The renewal-not
 the moved date (its key names the moved date once a subscription was paused), so the notice
 window moves with it.
 
-A subscription Stripe bills is paused at Stripe first (`pause_collection`, no lock held), then
-recorded here; Stripe resumes collecting by itself at `resumes_at` and its webhook moves the
-mirror back to active (`provider_sync`).
+A subscription Stripe bills is paused at Stripe first (`pause_collection` with behavior
+`void` and `resumes_at`, no lock held), then recorded here; Stripe's billing period runs on (its
+invoices in the pause are voided, so nothing is charged) and is mirrored as it is, so there the
+renewal date does not move. Stripe resumes collecting by itself at `resumes_at` and its
+webhook moves the mirror back to active (`provider_sync`).
 """
 
 from __future__ import annotations
@@ -64,7 +66,9 @@ def pause(
             raise NotEligible(refusal)
         if save_offer:
             _offer_still_open(sub, "pause", now=now)
-        shift = resumes_at - now
+        # Masthead's own billing moves the renewal date on; at Stripe the billing period runs
+        # on and the invoices that fall in the pause are voided (docs/retention.md).
+        shift = resumes_at - now if at_stripe(sub) is None else timedelta(0)
         transition(
             sub,
             Status.PAUSED,
@@ -81,7 +85,7 @@ def pause(
             paused_at=now,
             paused_until=resumes_at,
             current_period_end=sub.current_period_end + shift,
-            renewal_moves=sub.renewal_moves + 1,
+            renewal_moves=sub.renewal_moves + (1 if shift else 0),
         )
         if save_offer:
             transition(
@@ -99,7 +103,7 @@ def pause(
 def unpause_fields(sub: Subscription, *, now: datetime) -> dict[str, Any]:
     """The fields a pause ending at `now` sets: the unused span given back."""
     unused = sub.paused_until - now if sub.paused_until and now < sub.paused_until else None
-    if not unused:
+    if not unused or at_stripe(sub) is not None:  # Stripe's period never moved
         return {"paused_at": None, "paused_until": None}
     return {
         "paused_at": None,
