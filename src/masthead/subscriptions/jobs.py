@@ -151,4 +151,5 @@ def due_winbacks(now: datetime) -> Iterable[DueItem]:
         .order_by("pk")
     )
     for sub in subs:
-        yield DueItem(key=str(sub.pk), due=sub.ended_at + days)
+        if sub.ended_at is not None:
+            yield DueItem(key=str(sub.pk), due=sub.ended_at + days)

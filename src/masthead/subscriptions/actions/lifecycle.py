@@ -136,7 +136,7 @@ def settle_renewal(payment: Payment, outcome: payments.Outcome, *, now: datetime
             currency=payment.currency,
             payment=payment,
         )
-        discount: dict[str, int] = {}
+        discount: dict[str, Any] = {}
         if payment.context.get("discounted") and sub.discount_renewals:
             left = sub.discount_renewals - 1
             discount = {
