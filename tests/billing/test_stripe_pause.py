@@ -36,7 +36,10 @@ def pause_requests(stripe_double) -> list:
 
 
 def test_pausing_sets_pause_collection_at_stripe_then_the_webhook_confirms(
-    client, subscribed, stripe_double, deliver  # noqa: F811 (fixtures imported above)
+    client,
+    subscribed,
+    stripe_double,
+    deliver,  # noqa: F811 (fixtures imported above)
 ):
     stripe_double.now += 5 * DAY
     response = client.post("/account/subscription/pause/", {"months": "2"})
@@ -61,7 +64,10 @@ def test_pausing_sets_pause_collection_at_stripe_then_the_webhook_confirms(
 
 
 def test_resuming_early_clears_pause_collection_and_stripe_resuming_by_itself_reconciles(
-    client, subscribed, stripe_double, deliver  # noqa: F811 (fixtures imported above)
+    client,
+    subscribed,
+    stripe_double,
+    deliver,  # noqa: F811 (fixtures imported above)
 ):
     client.post("/account/subscription/pause/", {"months": "1"})
     deliver_all(deliver, stripe_double)
