@@ -39,7 +39,7 @@ def test_pausing_sets_pause_collection_at_stripe_then_the_webhook_confirms(
     client,
     subscribed,
     stripe_double,
-    deliver,  # noqa: F811 (fixtures imported above)
+    deliver,
 ):
     stripe_double.now += 5 * DAY
     response = client.post("/account/subscription/pause/", {"months": "2"})
@@ -67,7 +67,7 @@ def test_resuming_early_clears_pause_collection_and_stripe_resuming_by_itself_re
     client,
     subscribed,
     stripe_double,
-    deliver,  # noqa: F811 (fixtures imported above)
+    deliver,
 ):
     client.post("/account/subscription/pause/", {"months": "1"})
     deliver_all(deliver, stripe_double)
