@@ -61,6 +61,8 @@ def pause(
     pause_at_stripe(subscription, resumes_at=resumes_at)
     with transaction.atomic(durable=True):
         sub = lock(subscription)
+        if sub.status == Status.PAUSED and at_stripe(sub) is not None and not save_offer:
+            return sub  # Stripe's webhook mirrored this very pause first
         refusal = retention.pause_refusal(sub, months)
         if refusal is not None:
             raise NotEligible(refusal)
@@ -120,6 +122,8 @@ def unpause(subscription: Subscription, *, now: datetime, actor: Any = None) -> 
         unpause_at_stripe(subscription)
     with transaction.atomic(durable=True):
         sub = lock(subscription)
+        if sub.status == Status.ACTIVE and at_stripe(sub) is not None:
+            return sub  # Stripe's webhook mirrored the resume first
         if sub.status != Status.PAUSED:
             raise SubscriptionError("This subscription is not paused.")
         fields = unpause_fields(sub, now=now)
