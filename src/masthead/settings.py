@@ -363,6 +363,32 @@ PRICE_CHANGE_NOTICE_DAYS = env_int("MASTHEAD_PRICE_CHANGE_NOTICE_DAYS", 30)
 GIFT_REMINDER_DAYS = env_int("MASTHEAD_GIFT_REMINDER_DAYS", 7)
 GIFT_CODE_VALID_DAYS = env_int("MASTHEAD_GIFT_CODE_VALID_DAYS", 365)
 GIFT_CONVERSION_OFFER = os.environ.get("MASTHEAD_GIFT_CONVERSION_OFFER", "gift-conversion")
+# Retention (docs/retention.md, decision 0035): the save offers' gates, the pause bounds and
+# the win-back offer and e-mail. Tenure is whole months since the subscription started; no
+# save offer is made to a reader who accepted one in the last COOLDOWN months.
+SAVE_OFFER_COOLDOWN_MONTHS = env_int("MASTHEAD_SAVE_OFFER_COOLDOWN_MONTHS", 12)
+# The save-offer rules, in order: the first whose reasons include the reader's (an empty list:
+# any reason, or none), whose tenure the reader has and whose offer applies to their
+# subscription is the one shown (masthead.subscriptions.retention). Offers: "pause",
+# "downgrade", "discount" (percent off the next `renewals` renewals), "free_month".
+SAVE_OFFER_RULES: list[dict[str, object]] = [
+    {"offer": "pause", "reasons": ["taking_a_break", "not_reading"], "min_tenure_months": 2},
+    {"offer": "downgrade", "reasons": ["too_expensive"], "min_tenure_months": 3},
+    {
+        "offer": "discount",
+        "reasons": ["too_expensive"],
+        "min_tenure_months": 6,
+        "percent": 50,
+        "renewals": 3,
+    },
+    {"offer": "free_month", "reasons": [], "min_tenure_months": 12},
+    {"offer": "pause", "reasons": [], "min_tenure_months": 6},
+]
+PAUSE_MAX_MONTHS = env_int("MASTHEAD_PAUSE_MAX_MONTHS", 3)
+if not 1 <= PAUSE_MAX_MONTHS <= 12:
+    raise ValueError("MASTHEAD_PAUSE_MAX_MONTHS must be between 1 and 12")
+WINBACK_OFFER = os.environ.get("MASTHEAD_WINBACK_OFFER", "welcome-back")
+WINBACK_EMAIL_DAYS = env_int("MASTHEAD_WINBACK_EMAIL_DAYS", 30)
 
 # Reader cookies: Secure whenever we are not on the demo's plain http.
 SECURE_COOKIES = env_bool("SECURE_COOKIES", PRODUCTION)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from masthead.metering.identity import ReaderIdentity
 from masthead.metering.machines import MachineKind
 from masthead.subscriptions.entitlements import NO_ENTITLEMENT, Entitlement, Lapse
@@ -10,6 +12,9 @@ TRIALIST = Entitlement(reads_everything=True, status="trialing", plan_name="Mont
 SUBSCRIBER = Entitlement(reads_everything=True, status="active", plan_name="Monthly")
 LAPSED_TRIAL = Entitlement(status="expired", lapsed=Lapse.TRIAL)
 LAPSED_SUBSCRIPTION = Entitlement(status="expired", lapsed=Lapse.SUBSCRIPTION)
+PAST_DUE = Entitlement(reads_everything=True, status="past_due", plan_name="Monthly")
+PAUSED_UNTIL = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
+PAUSED = Entitlement(status="paused", plan_name="Monthly", paused_until=PAUSED_UNTIL)
 
 # user ids 101.. stand for accounts in each state.
 ENTITLEMENTS = {
@@ -18,6 +23,8 @@ ENTITLEMENTS = {
     103: SUBSCRIBER,
     104: LAPSED_TRIAL,
     105: LAPSED_SUBSCRIPTION,
+    107: PAST_DUE,
+    108: PAUSED,
 }
 
 PRINCIPALS = {
@@ -27,6 +34,8 @@ PRINCIPALS = {
     "subscriber": ReaderIdentity(user_id=103, anonymous_id=None),
     "lapsed trialist": ReaderIdentity(user_id=104, anonymous_id=None),
     "lapsed subscriber": ReaderIdentity(user_id=105, anonymous_id=None),
+    "past due": ReaderIdentity(user_id=107, anonymous_id=None),
+    "paused": ReaderIdentity(user_id=108, anonymous_id=None),
     "staff": ReaderIdentity(user_id=106, anonymous_id=None, is_staff=True),
     "verified crawler": ReaderIdentity(
         user_id=None, anonymous_id="c" * 32, machine=MachineKind.VERIFIED_SEARCH, fresh=True

@@ -49,6 +49,7 @@ def table(articles, now=SEPT_15):
 LEFT_2 = "You have 2 free articles left this month"
 SUBS = "This article is for subscribers"
 TRIAL = "Your trial period has expired"
+PAUSED = "Your subscription is paused until November 15, 2026"
 
 
 def test_decision_table_with_the_default_policy(store, monkeypatch, articles, settings):
@@ -73,6 +74,13 @@ def test_decision_table_with_the_default_policy(store, monkeypatch, articles, se
         ("lapsed subscriber", "free"): (F, Reason.FREE_ARTICLE, ""),
         ("lapsed subscriber", "metered"): (P, Reason.LAPSED_SUBSCRIPTION, lapsed_sub),
         ("lapsed subscriber", "subscribers"): (P, Reason.LAPSED_SUBSCRIPTION, lapsed_sub),
+        ("past due", "free"): (F, Reason.FREE_ARTICLE, ""),
+        ("past due", "metered"): (F, Reason.SUBSCRIBER, ""),
+        ("past due", "subscribers"): (F, Reason.SUBSCRIBER, ""),
+        # A paused subscriber: a preview that says until when, no fresh meter (decision 0035).
+        ("paused", "free"): (F, Reason.FREE_ARTICLE, ""),
+        ("paused", "metered"): (P, Reason.PAUSED, PAUSED),
+        ("paused", "subscribers"): (P, Reason.PAUSED, PAUSED),
         ("staff", "free"): (F, Reason.FREE_ARTICLE, ""),
         ("staff", "metered"): (F, Reason.STAFF, ""),
         ("staff", "subscribers"): (F, Reason.STAFF, ""),
@@ -103,7 +111,7 @@ def test_a_campaign_opens_what_it_says_for_everyone_without_counting(store, monk
         opens_subscribers_only=False,
     )
     decisions = table(articles)
-    for who in ("anonymous", "registered", "lapsed trialist", "lapsed subscriber"):
+    for who in ("anonymous", "registered", "lapsed trialist", "lapsed subscriber", "paused"):
         assert decisions[(who, "metered")] == (F, Reason.CAMPAIGN, "")
         assert decisions[(who, "subscribers")][0] is P
     assert decide(PRINCIPALS["anonymous"], articles["metered"], now=SEPT_15).counts_read is False

@@ -38,6 +38,7 @@ PERSONAS = [
     "lapsed trialist",
     "lapsed subscriber",
     "past due",
+    "paused",
     "gift recipient",
     "gift ended",
     "app client (token)",
@@ -464,3 +465,26 @@ def test_a_gift_that_ended_reads_nothing_more_and_a_planted_leak_shows_as_it(
     leaks = failing(live_server, capsys, personas=["gift recipient", "gift ended"])
     assert any(line.startswith("LEAK article page as gift ended: Vault") for line in leaks), leaks
     assert not any(" as gift recipient: " in line for line in leaks), leaks
+
+
+def test_a_door_that_treats_a_paused_reader_as_a_subscriber_fails_the_audit(
+    live_server, newsroom, monkeypatch, capsys
+):
+    """Retention (decision 0035): a paused subscriber reads previews only. An article page
+    that sends the whole body to them (as if they were still subscribed) is a leak as them,
+    and only as them."""
+    from masthead.access.decision import Reason
+    from masthead.newsroom import article_view
+
+    cut = article_view.visible_blocks
+
+    def treats_paused_as_subscriber(article, decision):
+        if decision.reason is Reason.PAUSED:
+            return list(article.body)
+        return cut(article, decision)
+
+    monkeypatch.setattr(article_view, "visible_blocks", treats_paused_as_subscriber)
+    leaks = failing(live_server, capsys, personas=["paused", "subscriber", "lapsed subscriber"])
+    assert any(line.startswith("LEAK article page as paused: Vault") for line in leaks), leaks
+    assert not any(" as subscriber: " in line for line in leaks), leaks
+    assert not any(" as lapsed subscriber: " in line for line in leaks), leaks

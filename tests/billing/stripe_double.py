@@ -375,7 +375,19 @@ class StripeDouble:
         sub = self._sub(ref)
         if sub["status"] == "canceled":
             raise StripeHTTPError(400, "invalid_request_error", "A canceled subscription")
-        previous = {k: sub[k] for k in ("cancel_at_period_end", "status")}
+        previous = {k: sub[k] for k in ("cancel_at_period_end", "status", "pause_collection")}
+        if "pause_collection" in params:
+            pause = params["pause_collection"]
+            if pause == "":
+                sub["pause_collection"] = None
+            else:
+                if pause.get("behavior") not in ("keep_as_draft", "mark_uncollectible", "void"):
+                    raise StripeHTTPError(400, "invalid_request_error", "Invalid behavior")
+                resumes = pause.get("resumes_at")
+                sub["pause_collection"] = {
+                    "behavior": pause["behavior"],
+                    "resumes_at": int(resumes) if resumes else None,
+                }
         if "cancel_at_period_end" in params:
             cancelling = params["cancel_at_period_end"] == "true"
             item = sub["items"]["data"][0]

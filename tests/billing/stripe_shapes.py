@@ -314,6 +314,7 @@ def subscription(
             "latest_invoice": latest_invoice,
             "livemode": livemode,
             "metadata": {},
+            "pause_collection": None,
         }
     )
 

@@ -99,7 +99,8 @@ def test_reader_subscribes_reads_cancels_and_lapses(live_server, page, axe, scre
     assert "The ledger nobody audited closes with the part only full readers see." in page.content()
     # 5. Cancels: access stays until the period ends.
     page.goto(f"{base}/account/subscription/")
-    page.get_by_role("button", name="Cancel subscription").click()
+    page.locator("summary", has_text="Cancel subscription").click()
+    page.locator("#cancel").get_by_role("button", name="Cancel subscription").click()
     assert "You keep full access until" in page.content()
     page.goto(f"{base}{exclusive.url}")
     assert "closes with the part only full readers see" in page.content()

@@ -37,6 +37,8 @@ def test_where_the_gift_rule_sits_for_every_principal(monkeypatch):
         "subscriber": (Level.FULL, Reason.SUBSCRIBER, "", False),
         "lapsed trialist": note,
         "lapsed subscriber": note,
+        "past due": (Level.FULL, Reason.SUBSCRIBER, "", False),
+        "paused": note,  # a gift opens its article to a paused subscriber too
         "staff": (Level.FULL, Reason.STAFF, "", False),
         "verified crawler": note,
     }

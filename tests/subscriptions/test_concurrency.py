@@ -88,3 +88,51 @@ def test_two_notice_job_runs_at_once_send_one_renewal_notice():
     assert sorted(results) == [0, 0, 0, 1], results
     assert RenewalNotice.objects.filter(subscription=sub).count() == 1
     assert OutboxEmail.objects.filter(kind="subscriptions.renewal_notice").count() == 1
+
+
+# ---- retention (decision 0035) --------------------------------------------------------------
+
+
+def test_a_pause_submitted_four_times_at_once_pauses_once():
+    catalog = make_catalog()
+    reader = factories.user()
+    sub = actions.subscribe(reader, plan=catalog.monthly, card=card(reader), now=NOW)
+    results = in_parallel(4, lambda _: actions.pause(sub, 2, now=NOW))
+    paused = [r for r in results if not isinstance(r, Exception)]
+    assert len(paused) == 1, results
+    assert all(isinstance(r, actions.NotEligible) for r in results if r not in paused)
+    sub.refresh_from_db()
+    assert sub.status == Status.PAUSED
+    assert sub.current_period_end == datetime(2026, 11, 1, 16, 0, tzinfo=UTC) + (
+        sub.paused_until - NOW
+    )
+    assert sub.events.filter(kind="paused").count() == 1
+
+
+def test_a_save_offer_accepted_twice_at_once_applies_once():
+    catalog = make_catalog()
+    reader = factories.user()
+    start = actions.add_months(NOW, -13)
+    sub = actions.subscribe(reader, plan=catalog.monthly, card=card(reader, now=start), now=start)
+    actions.advance(sub, now=NOW)
+    sub.refresh_from_db()
+    assert actions.start_cancellation(sub, reason="", now=NOW).kind == "free_month"
+    end = sub.current_period_end
+    results = in_parallel(3, lambda _: actions.accept_save_offer(sub, "free_month", now=NOW))
+    assert len([r for r in results if not isinstance(r, Exception)]) == 1, results
+    sub.refresh_from_db()
+    assert sub.current_period_end == actions.add_months(end, 1)
+    assert sub.events.filter(kind="save_offer_accepted").count() == 1
+    free = LedgerEntry.objects.filter(subscription=sub, kind=EntryKind.CHARGE, amount_minor=0)
+    assert free.count() == 1
+
+
+def test_two_workers_ending_the_same_pause_write_one_history_row():
+    catalog = make_catalog()
+    reader = factories.user()
+    sub = actions.subscribe(reader, plan=catalog.monthly, card=card(reader), now=NOW)
+    actions.pause(sub, 1, now=NOW)
+    later = NOW + timedelta(days=40)
+    results = in_parallel(4, lambda _: actions.end_pause(sub, now=later))
+    assert sorted(results) == [False, False, False, True], results
+    assert sub.events.filter(kind="unpaused").count() == 1

@@ -25,6 +25,7 @@ def test_demo_loads_each_state_once_and_prints_logins():
         "Try 1 month for $0.99",
         "Try 3 months for $9",
         "Try free for 14 days",
+        "Try 3 months for $6",  # the win-back offer
     }
     states = {s.user.email: s.status for s in Subscription.objects.select_related("user")}
     assert states == {
@@ -33,6 +34,8 @@ def test_demo_loads_each_state_once_and_prints_logins():
         "lapsed-trialist@example.com": "expired",
         "lapsed-subscriber@example.com": "expired",
         "past-due@example.com": "past_due",
+        "loyal@example.com": "active",
+        "paused@example.com": "paused",
     }
     now = clock.now()
     lapses = {
@@ -41,8 +44,13 @@ def test_demo_loads_each_state_once_and_prints_logins():
     }
     assert lapses["lapsed-trialist@example.com"] == Lapse.TRIAL
     assert lapses["lapsed-subscriber@example.com"] == Lapse.SUBSCRIPTION
-    assert EmailAddress.objects.filter(verified=True, primary=True).count() == 5
+    assert EmailAddress.objects.filter(verified=True, primary=True).count() == 7
     assert (
         f"Reader, past due (renewal failed, retrying): past-due@example.com / {demo.DEMO_PASSWORD}"
         in first
     )
+    assert any(
+        line.startswith("Reader, loyal subscriber") and "loyal@example.com" in line
+        for line in first
+    )
+    assert any("paused@example.com" in line for line in first)

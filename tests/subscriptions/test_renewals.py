@@ -515,8 +515,12 @@ def test_cancelling_takes_no_more_steps_than_subscribing(client, catalog):
         r'<form method="post" action="(/account/subscription/cancel/)">(.*?)</form>', account, re.S
     )
     assert form is not None
-    # Nothing to fill in: only the CSRF token, then the button.
-    assert re.findall(r"<input[^>]*name=\"([^\"]+)\"", form[2]) == ["csrfmiddlewaretoken"]
+    # A new subscriber gets no save offer: the account page's form is the confirm. The
+    # reason is optional: nothing to fill in but the CSRF token, then the button.
+    names = re.findall(r"<input[^>]*name=\"([^\"]+)\"", form[2])
+    assert set(names) == {"csrfmiddlewaretoken", "reason"}
+    assert "required" not in form[2] and "checked" not in form[2]
+    assert "Cancel subscription</button>" in form[2]
     cancel_steps += 1
     client.post(form[1])
     assert Subscription.objects.get(user=reader).status == Status.CANCELLED

@@ -202,3 +202,23 @@ def test_payments_are_listed_read_only_for_staff(client, staff, paying):
     assert listing.status_code == 200
     assert f"checkout-{paying.checkout_key}" in listing.content.decode()
     assert client.get("/django-admin/billing/payment/add/").status_code == 403
+
+
+def test_staff_list_the_cancellation_reasons_and_save_offer_outcomes(client, staff, catalog):
+    """Retention reporting (decision 0035): the history rows, filtered to the retention ones."""
+    now = clock.now()
+    reader = factories.user("leaving@example.com")
+    start = actions.add_months(now, -13)
+    sub = actions.subscribe(reader, plan=catalog.monthly, card=card(reader, now=start), now=start)
+    actions.advance(sub, now=now)
+    sub.refresh_from_db()
+    actions.start_cancellation(sub, reason="too_expensive", now=now)
+    actions.cancel(sub, now=now, reason="By the reader", declined_offer="discount")
+    html = client.get("/django-admin/subscriptions/subscriptionevent/?retention=yes").content
+    page = html.decode()
+    # Two rows (the reason and the declined offer), not the subscription's 14 charges' rows.
+    assert page.count("leaving@example.com") == 2
+    assert "too_expensive" in page and "discount" in page
+    assert client.get("/django-admin/subscriptions/subscriptionevent/").content.decode().count(
+        "leaving@example.com"
+    ) == len(sub.events.all())

@@ -7,14 +7,19 @@ separate action `masthead.metering.actions.record_read`, which `doors.open_artic
 Order of the rules (first match wins): unpublished or private page (hidden), free or
 sponsored article, staff, subscriber, a seat in a live group, an institution (by verified
 e-mail domain, then by network), campaign, verified crawler, an automated client the machine
-policy does not grant, a valid gift link for this article, lapsed reader, subscribers-only
-article, the meter.
+policy does not grant, a valid gift link for this article, paused subscriber, lapsed reader,
+subscribers-only article, the meter.
 
 An automated client (`ReaderIdentity.machine`, `metering.machines`): an unidentified one
 (no User-Agent, a library, a spoofed crawler claim), or a declared agent whose category the
 policy does not allow (search, ai-input, ai-train), gets the preview of a gated article and
 never meets the meter (`Reason.AUTOMATED`): it never spends, never gets the cookie, even
 with free articles left. A granted agent is read like any signed-out reader. Decision 0034.
+
+A paused subscriber (decision 0035) is gated like a lapsed reader, with the message that says
+until when and the way to resume, and gets no fresh meter on top: a pause is a break from the
+subscription, not a free reader's allowance. A seat, an institution or a gift still opens
+what it opens.
 
 A seat or an institution (`masthead.groups.passes.Coverage`, what the door layer worked out
 once for this request) is paid access like a subscription: it comes before the campaign (a
@@ -85,6 +90,7 @@ class Reason(enum.StrEnum):
     # An automated client the machine policy does not grant: the preview, an HTTP 402 with a
     # pointer to the terms (/machine-access.json), never a read counted.
     AUTOMATED = "automated"
+    PAUSED = "paused"  # a paused subscription: gated, with the way to resume
 
 
 # Reasons that mean the reader met the meter (an anonymous reader then gets the cookie).
@@ -296,6 +302,9 @@ def _decide(
         return gated(policy, Reason.AUTOMATED, messages.automated())
     if gift is not None and gift.standing(article.pk, now) is Standing.VALID:
         return Decision(Level.FULL, Reason.GIFT, messages.gift_from(gift.giver_name))
+    # A paused subscriber sees until when, and the way back; no fresh meter on top.
+    if entitlement.paused_until is not None or entitlement.status == "paused":
+        return gated(policy, Reason.PAUSED, messages.paused(entitlement.paused_until))
     # A lapsed reader sees what lapsed, and gets no fresh meter on top.
     if entitlement.lapsed is Lapse.TRIAL:
         return gated(policy, Reason.LAPSED_TRIAL, messages.trial_lapsed())

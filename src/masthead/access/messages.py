@@ -6,7 +6,10 @@ staff may replace it in the meter policy, with placeholders validated when saved
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
+from django.utils import dateformat, timezone
 from django.utils.translation import gettext, ngettext
 
 from masthead.metering.copy import fill
@@ -78,6 +81,14 @@ def trial_lapsed() -> str:
 
 def subscription_lapsed() -> str:
     return gettext("Your full access to %(site)s has expired") % {"site": settings.SITE_NAME}
+
+
+def paused(until: datetime | None) -> str:
+    """A paused subscriber (docs/retention.md); the paywall adds the way to resume."""
+    if until is None:
+        return gettext("Your subscription is paused")
+    day = dateformat.format(timezone.localtime(until), "F j, Y")
+    return gettext("Your subscription is paused until %(day)s") % {"day": day}
 
 
 def meter_unavailable() -> str:

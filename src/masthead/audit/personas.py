@@ -3,9 +3,9 @@
 The audit runs beside the site with the same settings and database, so it signs readers in the
 way the site would: a session made by Django's own `login()`, an app token made by
 `accounts.actions.issue_app_token`, a reader cookie signed with the site's key. Readers in a
-subscription state (trialist, subscriber, lapsed, past due) are existing accounts found in that
-state (`masthead demo` makes one of each): subscriptions and payments are append-only history,
-so the audit does not make throwaway ones. Everything the audit creates (users, sessions,
+subscription state (trialist, subscriber, lapsed, past due, paused) are existing accounts found
+in that state (`masthead demo` makes one of each): subscriptions and payments are append-only
+history, so the audit does not make throwaway ones. Everything the audit creates (users, sessions,
 tokens, meter rows) is removed by `Cast.close()`.
 """
 
@@ -65,6 +65,12 @@ STATES: list[tuple[str, str, Fits]] = [
         lambda e, s: e.lapsed is Lapse.SUBSCRIPTION,
     ),
     ("past due", "past-due@example.com", lambda e, s: s == "past_due"),
+    # Retention (decision 0035): a paused subscriber is gated at every door until it resumes.
+    (
+        "paused",
+        "paused@example.com",
+        lambda e, s: s == "paused" and e.paused_until is not None and not e.reads_everything,
+    ),
     # Gift subscriptions (docs/gift-subscriptions.md): access comes from the complimentary
     # subscription a redeemed gift makes; after it ends the reader is a lapsed subscriber.
     (

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-TRIALING, ACTIVE, PAST_DUE, CANCELLED, EXPIRED = (
+TRIALING, ACTIVE, PAST_DUE, CANCELLED, EXPIRED, PAUSED = (
     "trialing",
     "active",
     "past_due",
     "cancelled",
     "expired",
+    "paused",
 )
 
 
@@ -33,6 +34,8 @@ class SubscriptionState:
     period_end: datetime
     trial_end: datetime | None
     cancel_at_period_end: bool
+    # Collection paused (Stripe's `pause_collection`): status PAUSED, resuming at this moment.
+    paused_until: datetime | None = None
 
 
 @dataclass(frozen=True)

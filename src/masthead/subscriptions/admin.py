@@ -22,6 +22,7 @@ from masthead.core import clock
 from masthead.subscriptions import actions, evidence
 from masthead.subscriptions.models import (
     ConsentRecord,
+    EventKind,
     Offer,
     Plan,
     PlanPriceChange,
@@ -327,3 +328,46 @@ class SubscriptionAdmin(NoDeleteAdmin):
                 "opts": self.model._meta,
             },
         )
+
+
+RETENTION_KINDS = [
+    EventKind.CANCEL_REASON,
+    EventKind.SAVE_OFFER_ACCEPTED,
+    EventKind.SAVE_OFFER_DECLINED,
+    EventKind.PAUSED,
+    EventKind.UNPAUSED,
+    EventKind.WINBACK_SENT,
+]
+
+
+class RetentionKindFilter(admin.SimpleListFilter):
+    """Retention rows first (docs/retention.md): reasons, save offers' outcomes, pauses."""
+
+    title = "retention"
+    parameter_name = "retention"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Reasons, save offers, pauses, win-backs")]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value() == "yes":
+            return queryset.filter(kind__in=RETENTION_KINDS)
+        return queryset
+
+
+@admin.register(SubscriptionEvent)
+class SubscriptionEventAdmin(ReadOnlyAdmin):
+    """Every history row, for reports: filter by kind (or the retention rows) and by date."""
+
+    list_display = ["at", "kind", "subscription", "from_status", "to_status", "why", "offer"]
+    list_filter = [RetentionKindFilter, "kind", "at"]
+    search_fields = ["subscription__user__email"]
+    list_select_related = ["subscription__user", "subscription__plan"]
+
+    @admin.display(description="reason")
+    def why(self, obj: SubscriptionEvent) -> str:
+        return str(obj.data.get("reason", "")) if obj.kind == EventKind.CANCEL_REASON else ""
+
+    @admin.display(description="save offer")
+    def offer(self, obj: SubscriptionEvent) -> str:
+        return str(obj.data.get("offer", ""))

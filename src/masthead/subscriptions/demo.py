@@ -86,6 +86,16 @@ def load() -> list[str]:
             "card_required": False,
         },
     )
+    # Win-back (decision 0035): only readers whose paid subscription ended may take it.
+    Offer.objects.get_or_create(
+        code=settings.WINBACK_OFFER,
+        defaults={
+            "plan": monthly,
+            "intro_price_minor": 600,
+            "intro_periods": 3,
+            "new_subscribers_only": False,
+        },
+    )
     lines = [
         f"Offers: /offers/ ({one_month.headline}; {ends_text(one_month.ends_at)})",
         "Test cards: 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined, "
@@ -99,6 +109,8 @@ def load() -> list[str]:
         ("lapsed-trialist@example.com", "lapsed trialist"),
         ("lapsed-subscriber@example.com", "lapsed subscriber"),
         ("past-due@example.com", "past due (renewal failed, retrying)"),
+        ("loyal@example.com", "loyal subscriber (14 months; cancelling shows a save offer)"),
+        ("paused@example.com", "paused (Monthly, paused for 2 months)"),
     ]
     for email, label in readers:
         user, created = _reader(email)
@@ -116,6 +128,19 @@ def _set_up(email: str, user: Any, *, now: datetime, monthly: Plan, trial: Offer
     elif email.startswith("lapsed-trialist"):
         sub = actions.start_trial(user, trial, now=now - timedelta(days=20))
         actions.advance(sub, now=now)
+    elif email.startswith("loyal"):
+        start = actions.add_months(now, -14) - timedelta(days=3)
+        sub = actions.subscribe(
+            user, plan=monthly, card=_card(user, TEST_CARD_SUCCEEDS, start), now=start
+        )
+        actions.advance(sub, now=now)
+    elif email.startswith("paused"):
+        start = actions.add_months(now, -2) - timedelta(days=5)
+        sub = actions.subscribe(
+            user, plan=monthly, card=_card(user, TEST_CARD_SUCCEEDS, start), now=start
+        )
+        actions.advance(sub, now=now)
+        actions.pause(sub, 2, now=now)
     elif email.startswith("lapsed-subscriber"):
         start = now - timedelta(days=45)
         sub = actions.subscribe(

@@ -22,6 +22,10 @@ KINDS = {
     "expired",
     "renewal_notice",
     "price_notice",
+    "paused",
+    "unpaused",
+    "save_offer_accepted",
+    "winback",
 }
 
 

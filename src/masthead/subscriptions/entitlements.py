@@ -25,10 +25,14 @@ class Lapse(enum.StrEnum):
 @dataclass(frozen=True)
 class Entitlement:
     reads_everything: bool = False  # web and apps: "Read all stories with unlimited access"
-    status: str = "none"  # trialing, active, past_due, cancelled, expired, complimentary, none
+    # trialing, active, past_due, cancelled, paused, expired, complimentary, none
+    status: str = "none"
     lapsed: Lapse | None = None  # set when the reader had access and lost it
     plan_name: str = ""
     access_until: datetime | None = None  # when the current access ends unless renewed
+    # Paused (docs/retention.md): no full access until this moment, when the pause ends by
+    # itself; the reader may resume before it.
+    paused_until: datetime | None = None
 
 
 NO_ENTITLEMENT = Entitlement()
@@ -66,6 +70,12 @@ def entitlement_for(user_id: int | None, *, now: datetime) -> Entitlement:
     sub = latest_subscription(user_id)
     if sub is None:
         return NO_ENTITLEMENT
+    if sub.pause_holds_at(now):
+        return Entitlement(
+            status=Status.PAUSED,
+            plan_name=sub.plan.name,
+            paused_until=sub.paused_until,
+        )
     if sub.has_access(now):
         return Entitlement(
             reads_everything=True,

@@ -8,13 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q
 
 from masthead.core.jobs import DueItem, register_items
 from masthead.subscriptions import actions
 from masthead.subscriptions.actions import notices
+from masthead.subscriptions.actions import retention as retention_actions
 from masthead.subscriptions.models import (
     TRIAL_REMINDER_BEFORE,
+    EventKind,
     NoticeKind,
     PlanPriceChange,
     RenewalNotice,
@@ -33,6 +36,7 @@ def due_subscriptions(now: datetime) -> list[int]:
             Q(current_period_end__lte=now + TRIAL_REMINDER_BEFORE)
             | Q(next_retry_at__lte=now)
             | Q(grace_until__lte=now)
+            | Q(paused_until__lte=now)
         )
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -121,3 +125,31 @@ def due_price_notices(now: datetime) -> Iterable[DueItem]:
         )
         for sub_pk in subs:
             yield DueItem(key=f"{change.pk}:{sub_pk}", due=change.announced_at)
+
+
+# Lapses older than this get no win-back e-mail (the job was off, or the setting changed).
+WINBACK_LOOKBACK = timedelta(days=60)
+
+
+def winback_one(key: str, now: datetime) -> int:
+    return int(retention_actions.send_winback(Subscription(pk=int(key)), now=now))
+
+
+@register_items("subscriptions.winback", handle=winback_one)
+def due_winbacks(now: datetime) -> Iterable[DueItem]:
+    """One item per lapsed subscriber whose win-back e-mail is due and not yet sent (the
+    action re-checks under the lock, and its history row makes it once)."""
+    days = timedelta(days=settings.WINBACK_EMAIL_DAYS)
+    subs = (
+        Subscription.objects.filter(
+            status=Status.EXPIRED,
+            paid_periods__gt=0,
+            ended_at__lte=now - days,
+            ended_at__gt=now - days - WINBACK_LOOKBACK,
+        )
+        .exclude(events__kind=EventKind.WINBACK_SENT)
+        .order_by("pk")
+    )
+    for sub in subs:
+        if sub.ended_at is not None:
+            yield DueItem(key=str(sub.pk), due=sub.ended_at + days)

@@ -193,6 +193,7 @@ class Status(models.TextChoices):
     PAST_DUE = "past_due", _("Payment overdue")
     CANCELLED = "cancelled", _("Cancelled (access until the period ends)")
     COMPLIMENTARY = "complimentary", _("Complimentary")
+    PAUSED = "paused", _("Paused (no charges, no access until it resumes)")
     EXPIRED = "expired", _("Expired")
 
 
@@ -232,6 +233,17 @@ class Subscription(models.Model):
     grace_until = models.DateTimeField(null=True, blank=True)
     trial_reminder_sent = models.BooleanField(default=False)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # A pause (docs/retention.md): from `paused_at` to `paused_until`, when it resumes by
+    # itself; the renewal date was moved on by the paused time when it started.
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_until = models.DateTimeField(null=True, blank=True)
+    # How often a pause, an early resume or a free month moved the renewal date: a renewal
+    # notice already sent announced the old date, so the notice's key names this count.
+    renewal_moves = models.PositiveSmallIntegerField(default=0)
+    # A save offer's discount: the next `discount_renewals` renewals charge `discount_percent`
+    # less (actions.renewal_price).
+    discount_percent = models.PositiveSmallIntegerField(default=0)
+    discount_renewals = models.PositiveSmallIntegerField(default=0)
     ended_at = models.DateTimeField(null=True, blank=True)
     checkout_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -266,13 +278,26 @@ class Subscription(models.Model):
             return None
         if self.status == Status.PAST_DUE:
             return self.grace_until or self.current_period_end
+        if self.status == Status.PAUSED:
+            # Once the pause is over it renews as before (`has_access` says when it holds).
+            return self.current_period_end + RENEWAL_LEEWAY
         if self.status in (Status.ACTIVE, Status.TRIALING) and self.auto_renew:
             return self.current_period_end + RENEWAL_LEEWAY
         return self.current_period_end
 
     def has_access(self, now: datetime) -> bool:
+        if self.status == Status.PAUSED:
+            # A pause whose end has passed gives access back at once, whether or not the
+            # resume job has run yet (like RENEWAL_LEEWAY for a late renewal).
+            return not self.pause_holds_at(now) and now < self.current_period_end + RENEWAL_LEEWAY
         until = self.access_until()
         return until is not None and now < until
+
+    def pause_holds_at(self, now: datetime | None) -> bool:
+        """Paused at `now` (None: paused at all, whatever the time)."""
+        if self.status != Status.PAUSED:
+            return False
+        return now is None or self.paused_until is None or now < self.paused_until
 
 
 class EventKind(models.TextChoices):
@@ -293,6 +318,12 @@ class EventKind(models.TextChoices):
     RENEWAL_NOTICE = "renewal_notice", _("Renewal notice sent")
     PRICE_NOTICE = "price_notice", _("Price change notice sent")
     GIFT_ADDED = "gift_added", _("Gift subscription months added")
+    PAUSED = "paused", _("Paused")
+    UNPAUSED = "unpaused", _("Resumed after a pause")
+    CANCEL_REASON = "cancel_reason", _("Cancellation started (reason and save offer shown)")
+    SAVE_OFFER_ACCEPTED = "save_offer_accepted", _("Save offer accepted")
+    SAVE_OFFER_DECLINED = "save_offer_declined", _("Save offer declined")
+    WINBACK_SENT = "winback_sent", _("Win-back e-mail sent")
 
 
 class SubscriptionEvent(AppendOnlyModel):

@@ -100,6 +100,7 @@ def _apply(
         period_end=state.period_end,
         trial_end=state.trial_end,
         state_at=state_at,
+        paused_until=state.paused_until,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -19,11 +20,11 @@ from masthead.billing.forms import CardCheckoutForm
 from masthead.billing.models import EntryKind, LedgerEntry, PaymentMethod
 from masthead.billing.providers import PaymentError, get_provider
 from masthead.core import clock, events
-from masthead.subscriptions import actions
+from masthead.subscriptions import actions, retention
 from masthead.subscriptions import consent as consents
 from masthead.subscriptions.entitlements import entitlement_for
-from masthead.subscriptions.models import Plan, Status, Subscription
-from masthead.subscriptions.offers import live_offers_for
+from masthead.subscriptions.models import Offer, Plan, Status, Subscription
+from masthead.subscriptions.offers import live_offers_for, view_of_offer
 
 
 def offers(request: HttpRequest) -> HttpResponse:
@@ -70,6 +71,7 @@ def account(request: HttpRequest, card_form: Any = None, status: int = 200) -> H
         .prefetch_related("adjustments")
     )
     can_change = sub is not None and sub.status in (Status.ACTIVE, Status.TRIALING)
+    cancellable = sub is not None and sub.status in CANCELLABLE
     other_plans = (
         [p for p in Plan.objects.all() if p.is_live(now) and p.pk != sub.plan_id]
         if can_change and sub is not None
@@ -84,8 +86,14 @@ def account(request: HttpRequest, card_form: Any = None, status: int = 200) -> H
             "card": PaymentMethod.current_for(_reader_id(request)),
             "receipts": receipts,
             "other_plans": other_plans,
-            "can_cancel": sub is not None
-            and sub.status in (Status.ACTIVE, Status.TRIALING, Status.PAST_DUE),
+            "can_cancel": cancellable,
+            "reasons": retention.REASONS,
+            "asks_first": cancellable and sub is not None and retention.might_offer(sub, now=now),
+            "access_ends": _access_ends(sub, now) if cancellable and sub is not None else None,
+            "open_cancel": request.GET.get("cancel") == "1",
+            "can_pause": sub is not None and retention.pause_refusal(sub) is None,
+            "pause_months": retention.pause_months(),
+            "winback": _winback(_reader_id(request), sub, now=now),
             "can_resume": sub is not None
             and sub.status == Status.CANCELLED
             and sub.current_period_end > now,
@@ -100,6 +108,19 @@ def account(request: HttpRequest, card_form: Any = None, status: int = 200) -> H
     )
 
 
+CANCELLABLE = (Status.ACTIVE, Status.TRIALING, Status.PAST_DUE, Status.PAUSED)
+
+
+def _winback(user_id: int, sub: Subscription | None, *, now: Any) -> Any:
+    """The win-back offer for a lapsed subscriber (decision 0035), when it is open to them."""
+    if sub is None or sub.status != Status.EXPIRED or sub.paid_periods == 0:
+        return None
+    offer = Offer.objects.select_related("plan").filter(code=settings.WINBACK_OFFER).first()
+    if offer is None or actions.offer_refusal(user_id, offer, now=now) is not None:
+        return None
+    return view_of_offer(offer)
+
+
 def _own_live(request: HttpRequest) -> Subscription | None:
     sub = actions.live_subscription(_reader_id(request))
     if sub is None:
@@ -107,13 +128,69 @@ def _own_live(request: HttpRequest) -> Subscription | None:
     return sub
 
 
+def _access_ends(sub: Subscription, now: Any) -> Any:
+    """When access ends if the reader cancels now (None: at once)."""
+    if sub.status in (Status.PAST_DUE, Status.COMPLIMENTARY):
+        return None
+    if sub.status == Status.PAUSED:
+        return actions.retention_unpause_fields(sub, now=now).get(
+            "current_period_end", sub.current_period_end
+        )
+    return sub.current_period_end
+
+
+def _cancellable(request: HttpRequest) -> Subscription | None:
+    sub = actions.live_subscription(_reader_id(request))
+    if sub is None or sub.status not in CANCELLABLE:
+        messages.error(request, "You have no renewing subscription to cancel.")
+        return None
+    return sub
+
+
 @login_required
-@require_POST
 def cancel(request: HttpRequest) -> HttpResponse:
+    """The cancellation flow (docs/retention.md). GET: page 1, the optional reason; when no
+    save offer could apply, it is also the confirm. POST: cancel (the confirm's button),
+    recording the declined save offer or the reason given on the same page."""
+    now = clock.now()
+    if request.method == "POST":
+        return _cancel_now(request, now)
+    sub = _cancellable(request)
+    if sub is None:
+        return redirect("subscriptions:account")
+    return render(
+        request,
+        "subscriptions/cancel_start.html",
+        {
+            "subscription": sub,
+            "reasons": retention.REASONS,
+            "asks_first": retention.might_offer(sub, now=now),
+            "access_ends": _access_ends(sub, now),
+        },
+    )
+
+
+def _cancel_now(request: HttpRequest, now: Any) -> HttpResponse:
     sub = _own_live(request)
     if sub is not None:
         try:
-            sub = actions.cancel(sub, now=clock.now(), actor=request.user, reason="By the reader")
+            reason = request.POST.get("reason", "")
+            if reason:  # the reason given on a first page that was also the confirm
+                actions.start_cancellation(
+                    sub,
+                    reason=reason,
+                    detail=request.POST.get("detail", ""),
+                    now=now,
+                    actor=request.user,
+                )
+            declined = request.POST.get("declined_offer", "")
+            sub = actions.cancel(
+                sub,
+                now=now,
+                actor=request.user,
+                reason="By the reader",
+                declined_offer=declined if declined in retention.OFFERS else "",
+            )
         except actions.SubscriptionError as exc:
             messages.error(request, str(exc))
         else:
@@ -125,6 +202,110 @@ def cancel(request: HttpRequest) -> HttpResponse:
                     f"Your subscription is cancelled. You keep full access until "
                     f"{sub.current_period_end:%B %-d, %Y}.",
                 )
+    return redirect("subscriptions:account")
+
+
+@login_required
+@require_POST
+def cancel_reason(request: HttpRequest) -> HttpResponse:
+    """Page 1's "Continue": the reason (or none) and the save offer chosen for it."""
+    sub = _cancellable(request)
+    if sub is None:
+        return redirect("subscriptions:account")
+    try:
+        actions.start_cancellation(
+            sub,
+            reason=request.POST.get("reason", ""),
+            detail=request.POST.get("detail", ""),
+            now=clock.now(),
+            actor=request.user,
+        )
+    except actions.SubscriptionError as exc:
+        messages.error(request, str(exc))
+        return redirect("subscriptions:account")
+    return redirect("subscriptions:cancel_confirm")
+
+
+@login_required
+def cancel_confirm(request: HttpRequest) -> HttpResponse:
+    """Page 2: the save offer (if one was chosen) beside the clear confirm, always here."""
+    now = clock.now()
+    sub = _cancellable(request)
+    if sub is None:
+        return redirect("subscriptions:account")
+    _, offer = actions.flow_offer(sub, now=now)
+    return render(
+        request,
+        "subscriptions/cancel_confirm.html",
+        {"subscription": sub, "offer": offer, "access_ends": _access_ends(sub, now)},
+    )
+
+
+@login_required
+@require_POST
+def accept_offer(request: HttpRequest) -> HttpResponse:
+    sub = _cancellable(request)
+    if sub is None:
+        return redirect("subscriptions:account")
+    kind = request.POST.get("offer", "")
+    try:
+        months = int(request.POST.get("months", "0") or 0)
+    except ValueError:
+        months = 0
+    try:
+        sub = actions.accept_save_offer(
+            sub, kind, now=clock.now(), actor=request.user, months=months
+        )
+    except (PaymentError, actions.SubscriptionError) as exc:
+        messages.error(request, str(exc))
+        return redirect("subscriptions:cancel_confirm")
+    if sub.status == Status.PAUSED:
+        messages.success(
+            request, f"Your subscription is paused until {sub.paused_until:%B %-d, %Y}."
+        )
+    else:
+        messages.success(request, "Thank you for staying. Your subscription continues.")
+    return redirect("subscriptions:account")
+
+
+@login_required
+@require_POST
+def pause(request: HttpRequest) -> HttpResponse:
+    sub = _own_live(request)
+    if sub is not None:
+        try:
+            months = int(request.POST.get("months", ""))
+        except ValueError:
+            messages.error(request, "Choose how many months to pause for.")
+            return redirect("subscriptions:account")
+        try:
+            sub = actions.pause(sub, months, now=clock.now(), actor=request.user)
+        except (PaymentError, actions.SubscriptionError) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                f"Your subscription is paused until {sub.paused_until:%B %-d, %Y}. Nothing is "
+                f"charged meanwhile; your next renewal is {sub.current_period_end:%B %-d, %Y}.",
+            )
+    return redirect("subscriptions:account")
+
+
+@login_required
+@require_POST
+def unpause(request: HttpRequest) -> HttpResponse:
+    sub = _own_live(request)
+    if sub is not None:
+        try:
+            sub = actions.unpause(sub, now=clock.now(), actor=request.user)
+        except (PaymentError, actions.SubscriptionError) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                f"Welcome back: your subscription is active again. Your next renewal is "
+                f"{sub.current_period_end:%B %-d, %Y}.",
+            )
     return redirect("subscriptions:account")
 
 

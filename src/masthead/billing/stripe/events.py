@@ -5,7 +5,9 @@ Field mapping (since 2025-03-31.basil, kept by the version the SDK pins):
 - a subscription's period is on its items: `items.data[].current_period_start/_end`;
 - its prices: `items.data[].price.id`;
 - an invoice names its subscription at `parent.subscription_details.subscription`;
-- an invoice's period is on its lines: `lines.data[].period.start/end`.
+- an invoice's period is on its lines: `lines.data[].period.start/end`;
+- a paused collection is `pause_collection` (`behavior`, `resumes_at`); the status stays
+  `active` (Stripe's own `paused` status is for trials that ended without a card).
 
 Only fields that exist at the pinned version are read: the tests hand this module payloads that
 raise on any other field (`tests/billing/stripe_shapes.py`).
@@ -67,6 +69,11 @@ def subscription_state(obj: Any, *, deleted: bool = False) -> pe.SubscriptionSta
     cancelling = bool(obj["cancel_at_period_end"]) or obj.get("cancel_at") is not None
     if status == pe.ACTIVE and cancelling:
         status = pe.CANCELLED
+    pause = obj.get("pause_collection")
+    paused_until = None
+    if pause and status == pe.ACTIVE:
+        status = pe.PAUSED
+        paused_until = stamp(pause["resumes_at"]) if pause.get("resumes_at") else None
     trial_end = obj.get("trial_end")
     return pe.SubscriptionState(
         customer_ref=_id(obj["customer"]),
@@ -78,6 +85,7 @@ def subscription_state(obj: Any, *, deleted: bool = False) -> pe.SubscriptionSta
         period_end=stamp(first["current_period_end"]),
         trial_end=stamp(trial_end) if trial_end else None,
         cancel_at_period_end=cancelling,
+        paused_until=paused_until,
     )
 
 

@@ -208,6 +208,36 @@ class StripeProvider:
         )
         return subscription_state(remote.to_dict())
 
+    @reader_safe
+    def pause_subscription(
+        self, subscription_ref: str, *, resumes_at: datetime, idempotency_key: str
+    ) -> pe.SubscriptionState:
+        """Pause collection until `resumes_at`: the invoices Stripe makes meanwhile are voided
+        (nothing is charged), and Stripe resumes collecting by itself at that moment."""
+        remote = self.client.v1.subscriptions.update(
+            subscription_ref,
+            params={
+                "pause_collection": {
+                    "behavior": "void",
+                    "resumes_at": int(resumes_at.timestamp()),
+                }
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+        return subscription_state(remote.to_dict())
+
+    @reader_safe
+    def unpause_subscription(
+        self, subscription_ref: str, *, idempotency_key: str
+    ) -> pe.SubscriptionState:
+        """Collect again now (the reader resumed early): `pause_collection` is cleared."""
+        remote = self.client.v1.subscriptions.update(
+            subscription_ref,
+            params={"pause_collection": ""},
+            options={"idempotency_key": idempotency_key},
+        )
+        return subscription_state(remote.to_dict())
+
     def _item_ref(self, subscription_ref: str) -> str:
         remote = self.client.v1.subscriptions.retrieve(subscription_ref)
         return str(remote["items"]["data"][0]["id"])

@@ -7,7 +7,7 @@ Modules by concern: `checkout` (start a subscription), `lifecycle` (what time do
 `schedule` (what is due when), `changes` (reader choices), `proration` (plan change
 prices), `refunds`, `provider_sync` (mirroring Stripe), `eligibility` (read-only queries),
 `charges` (cards and ledger rows), `notices` (renewal and price-change notices),
-`reconcile` (settling unknown payments),
+`reconcile` (settling unknown payments), `retention` (pause, save offers, win-back),
 `transitions` (the table). Callers import this package:
 `from masthead.subscriptions import actions; actions.renew(...)`.
 """
@@ -48,6 +48,16 @@ from masthead.subscriptions.actions.provider_sync import (
 )
 from masthead.subscriptions.actions.reconcile import RECONCILE_AFTER, reconcile_payments
 from masthead.subscriptions.actions.refunds import refund
+from masthead.subscriptions.actions.retention import (
+    accept_save_offer,
+    end_pause,
+    flow_offer,
+    pause,
+    send_winback,
+    start_cancellation,
+    unpause,
+)
+from masthead.subscriptions.actions.retention import unpause_fields as retention_unpause_fields
 from masthead.subscriptions.actions.schedule import DueStep, advance, next_due_step
 from masthead.subscriptions.actions.transitions import MOVES, create, transition
 
@@ -60,6 +70,7 @@ __all__ = [
     "PlanChangePreview",
     "PreviewOutdated",
     "SubscriptionError",
+    "accept_save_offer",
     "add_months",
     "advance",
     "apply_provider_state",
@@ -67,12 +78,15 @@ __all__ = [
     "change_plan",
     "change_plan_price",
     "create",
+    "end_pause",
     "ever_paid",
     "expire",
+    "flow_offer",
     "grant_comp",
     "live_subscription",
     "next_due_step",
     "offer_refusal",
+    "pause",
     "preview_plan_change",
     "reconcile_payments",
     "record_checkout_consent",
@@ -83,12 +97,16 @@ __all__ = [
     "renewal_notice_due_at",
     "renewal_price",
     "resume",
+    "retention_unpause_fields",
     "seats_refusal",
     "send_price_notice",
     "send_renewal_notice",
     "send_trial_reminder",
+    "send_winback",
+    "start_cancellation",
     "start_trial",
     "subscribe",
     "transition",
+    "unpause",
     "update_card",
 ]

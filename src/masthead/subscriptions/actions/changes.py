@@ -24,6 +24,7 @@ from masthead.subscriptions.actions.errors import PreviewOutdated, SubscriptionE
 from masthead.subscriptions.actions.lifecycle import expire, renew
 from masthead.subscriptions.actions.periods import add_months
 from masthead.subscriptions.actions.proration import PlanChangePreview, preview_plan_change
+from masthead.subscriptions.actions.retention import unpause_fields
 from masthead.subscriptions.actions.stripe_changes import (
     at_stripe,
     cancel_at_stripe,
@@ -41,8 +42,13 @@ def cancel(
     actor: Any = None,
     reason: str = "",
     immediately: bool = False,
+    declined_offer: str = "",
 ) -> Subscription:
     """Stop renewing; access stays until the period ends (staff may end it at once).
+    `declined_offer`: the save offer the reader was shown and cancelled instead of taking
+    (its history row is written with the cancellation). A paused subscription that is
+    cancelled ends its pause first: its access runs until the renewal date, moved by the
+    time it was paused (docs/retention.md).
 
     A subscription Stripe bills is cancelled at Stripe first (no lock held): at the period
     end, or at once for staff and for a past-due one."""
@@ -51,10 +57,20 @@ def cancel(
         sub = lock(subscription)
         if sub.status in (Status.CANCELLED, Status.EXPIRED) and not immediately:
             raise SubscriptionError("This subscription is already cancelled.")
+        if declined_offer and sub.status != Status.EXPIRED:
+            transition(
+                sub,
+                sub.status,
+                EventKind.SAVE_OFFER_DECLINED,
+                at=now,
+                actor=actor,
+                data={"offer": declined_offer},
+            )
         if immediately or sub.status in (Status.PAST_DUE, Status.COMPLIMENTARY):
             expire(sub, now=now, reason=reason or "Cancelled", actor=actor)
             sub.refresh_from_db()
             return sub
+        paused = unpause_fields(sub, now=now) if sub.status == Status.PAUSED else {}
         transition(
             sub,
             Status.CANCELLED,
@@ -65,6 +81,7 @@ def cancel(
             auto_renew=False,
             cancelled_at=now,
             next_plan=None,
+            **paused,
         )
         emails.on_commit("cancelled", sub)
         return sub

@@ -26,6 +26,13 @@ def had_gift(user_id: int) -> bool:
     ).exists()
 
 
+def lapsed_subscriber(user_id: int) -> bool:
+    """Paid for a subscription once, and it has ended (a returning reader, decision 0035)."""
+    return Subscription.objects.filter(
+        user_id=user_id, status=Status.EXPIRED, paid_periods__gt=0
+    ).exists()
+
+
 def ever_paid(user_id: int) -> bool:
     return Subscription.objects.filter(user_id=user_id, paid_periods__gt=0).exists()
 
@@ -49,6 +56,8 @@ def offer_refusal(user_id: int | None, offer: Offer, *, now: datetime) -> str | 
         )
     if offer.code == settings.GIFT_CONVERSION_OFFER and (user_id is None or not had_gift(user_id)):
         return "This offer is for readers who were given a gift subscription."
+    if offer.code == settings.WINBACK_OFFER and (user_id is None or not lapsed_subscriber(user_id)):
+        return "This offer is for readers returning to us after their subscription ended."
     if user_id is None:
         return None
     if live_subscription(user_id) is not None:

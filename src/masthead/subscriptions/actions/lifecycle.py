@@ -81,6 +81,8 @@ def renewal(subscription: Subscription, *, now: datetime, retry_now: bool = Fals
                     "plan": plan.pk,
                     "start": start.isoformat(),
                     "end": add_months(start, plan.months).isoformat(),
+                    # A save offer's discount priced this renewal: one fewer is left.
+                    "discounted": bool(sub.discount_renewals and sub.discount_percent),
                 },
                 at=now,
             )
@@ -134,12 +136,20 @@ def settle_renewal(payment: Payment, outcome: payments.Outcome, *, now: datetime
             currency=payment.currency,
             payment=payment,
         )
+        discount: dict[str, Any] = {}
+        if payment.context.get("discounted") and sub.discount_renewals:
+            left = sub.discount_renewals - 1
+            discount = {
+                "discount_renewals": left,
+                "discount_percent": sub.discount_percent if left else 0,
+            }
         transition(
             sub,
             Status.ACTIVE,
             EventKind.RENEWED,
             at=payment.at,
             data={"charged": payment.amount_minor, "period": number},
+            **discount,
             plan=plan,
             next_plan=None,
             current_period_start=start,

@@ -28,7 +28,8 @@ from masthead.subscriptions.models import (
     Subscription,
 )
 
-RENEWING = (Status.ACTIVE, Status.TRIALING)
+# A paused subscription renews when its pause is over (at its moved date): it is told too.
+RENEWING = (Status.ACTIVE, Status.TRIALING, Status.PAUSED)
 
 
 def window() -> tuple[timedelta, timedelta]:
@@ -66,12 +67,20 @@ def renewal_notice_due_at(sub: Subscription) -> datetime | None:
 
 
 def renewal_key(sub: Subscription) -> str:
+    """One notice per period; a period whose renewal date a pause or a free month moved
+    (decision 0035) is owed a notice of the moved date, under a new key."""
+    if sub.renewal_moves:
+        return f"renewal-{sub.period_number}-m{sub.renewal_moves}"
     return f"renewal-{sub.period_number}"
 
 
 def renewal_price(sub: Subscription, plan: Plan, *, start: datetime) -> int:
-    """`unit_renewal_price` times the seats bought (a group plan; one otherwise)."""
-    return unit_renewal_price(sub, plan, start=start) * (sub.seats if plan.group else 1)
+    """`unit_renewal_price` times the seats bought (a group plan; one otherwise), less a
+    save offer's discount while it lasts (decision 0035)."""
+    price = unit_renewal_price(sub, plan, start=start) * (sub.seats if plan.group else 1)
+    if sub.discount_renewals and sub.discount_percent:
+        price -= price * sub.discount_percent // 100
+    return price
 
 
 def unit_renewal_price(sub: Subscription, plan: Plan, *, start: datetime) -> int:

@@ -29,6 +29,7 @@ def apply_provider_state(
     period_end: datetime,
     trial_end: datetime | None,
     state_at: datetime,
+    paused_until: datetime | None = None,
 ) -> Subscription | None:
     """Mirror the provider's copy of a subscription. Older states than the one applied are
     skipped (None), so out-of-order webhooks end in the provider's latest state."""
@@ -83,6 +84,15 @@ def apply_provider_state(
             grace_until = sub.grace_until or period_end + GRACE_PERIOD
         else:
             grace_until = None
+        # A paused collection (docs/retention.md): Stripe resumes it by itself at its
+        # `resumes_at`; the pause's moments are mirrored, and cleared when it ends.
+        if status == Status.PAUSED:
+            mirrored |= {
+                "paused_at": sub.paused_at if previous == Status.PAUSED else state_at,
+                "paused_until": paused_until,
+            }
+        elif previous == Status.PAUSED:
+            mirrored |= {"paused_at": None, "paused_until": None}
         transition(
             sub,
             status,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from masthead.subscriptions.actions.lifecycle import expire, renewal, send_trial_reminder
+from masthead.subscriptions.actions.retention import end_pause
 from masthead.subscriptions.models import TRIAL_REMINDER_BEFORE, Status, Subscription
 
 log = logging.getLogger("masthead.subscriptions")
@@ -15,7 +16,7 @@ log = logging.getLogger("masthead.subscriptions")
 @dataclass(frozen=True)
 class DueStep:
     at: datetime
-    action: str  # remind, renew, retry, expire
+    action: str  # remind, renew, retry, expire, unpause
 
 
 def next_due_step(sub: Subscription) -> DueStep | None:
@@ -29,6 +30,11 @@ def next_due_step(sub: Subscription) -> DueStep | None:
         return DueStep(end, "renew" if sub.auto_renew else "expire")
     if sub.status in (Status.CANCELLED, Status.COMPLIMENTARY):
         return DueStep(end, "expire")
+    if sub.status == Status.PAUSED:
+        # Masthead's own pauses end by this job; Stripe resumes its own (and tells us).
+        if sub.paused_until is None or (sub.provider == "stripe" and sub.provider_ref):
+            return None
+        return DueStep(sub.paused_until, "unpause")
     if sub.status == Status.PAST_DUE:
         grace = sub.grace_until or end
         if sub.next_retry_at and sub.next_retry_at < grace:
@@ -51,6 +57,8 @@ def advance(subscription: Subscription, *, now: datetime) -> int:
             return steps
         if step.action == "remind":
             done = send_trial_reminder(sub, now=step.at)
+        elif step.action == "unpause":
+            done = end_pause(sub, now=step.at)
         elif step.action in ("renew", "retry"):
             done = renewal(sub, now=step.at) in ("paid", "declined")
         else:

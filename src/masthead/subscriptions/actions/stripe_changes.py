@@ -67,6 +67,30 @@ def resume_at_stripe(sub: Subscription, *, now: datetime) -> pe.SubscriptionStat
     )
 
 
+def pause_at_stripe(sub: Subscription, *, resumes_at: datetime) -> pe.SubscriptionState | None:
+    """Pause collection at Stripe until `resumes_at` (decision 0035), before Masthead records
+    the pause; a retry of the same pause sends the same idempotency key."""
+    provider = at_stripe(sub)
+    if provider is None or sub.status != Status.ACTIVE:
+        return None
+    return _call(
+        provider.pause_subscription,
+        sub.provider_ref,
+        resumes_at=resumes_at,
+        idempotency_key=_key(sub, "pause"),
+    )
+
+
+def unpause_at_stripe(sub: Subscription) -> pe.SubscriptionState | None:
+    """Collect again at Stripe now (a reader who resumes early)."""
+    provider = at_stripe(sub)
+    if provider is None or sub.status != Status.PAUSED:
+        return None
+    return _call(
+        provider.unpause_subscription, sub.provider_ref, idempotency_key=_key(sub, "unpause")
+    )
+
+
 def stripe_preview(
     sub: Subscription, plan: Plan, ours: PlanChangePreview, *, now: datetime
 ) -> PlanChangePreview:

@@ -7,6 +7,8 @@ that applies a move, saves exactly the fields it changed and writes the history 
        │          ▼       └─cancel──▶ cancelled ──period ends──▶ expired
        └─ends without a card ─────────────────────────────────▶ expired
     complimentary ──end date──▶ expired      (a gift: gift_added pushes the end date on)
+    active ──pause (1-3 months)──▶ paused ──unpause (the reader, or the job at its end)──▶ active
+                                      └─cancel─▶ cancelled   (docs/retention.md)
 
 A new subscription is a move from "" (nothing). Anything not in MOVES is refused with
 IllegalTransition before a single field is written.
@@ -26,8 +28,17 @@ from masthead.subscriptions.models import EventKind, Status, Subscription, Subsc
 NEW = ""  # the "from" state of a subscription being created
 _ALL = tuple(Status.values)
 _LIVE = tuple(s for s in _ALL if s != Status.EXPIRED)
-# States a payment provider (Stripe) may report for a subscription it bills.
-PROVIDER_STATES = (Status.TRIALING, Status.ACTIVE, Status.PAST_DUE, Status.CANCELLED)
+# States a payment provider (Stripe) may report for a subscription it bills (paused: its
+# collection is paused, `pause_collection`).
+PROVIDER_STATES = (
+    Status.TRIALING,
+    Status.ACTIVE,
+    Status.PAST_DUE,
+    Status.CANCELLED,
+    Status.PAUSED,
+)
+# Retention history rows (the reason, the save offer's outcome) change no status.
+_CANCELLABLE = (Status.TRIALING, Status.ACTIVE, Status.PAST_DUE, Status.PAUSED)
 
 MOVES: dict[str, frozenset[tuple[str, str]]] = {
     EventKind.TRIAL_STARTED: frozenset({(NEW, Status.TRIALING)}),
@@ -48,8 +59,22 @@ MOVES: dict[str, frozenset[tuple[str, str]]] = {
         }
     ),
     EventKind.CANCELLED: frozenset(
-        {(Status.TRIALING, Status.CANCELLED), (Status.ACTIVE, Status.CANCELLED)}
+        {
+            (Status.TRIALING, Status.CANCELLED),
+            (Status.ACTIVE, Status.CANCELLED),
+            (Status.PAUSED, Status.CANCELLED),
+        }
     ),
+    EventKind.PAUSED: frozenset({(Status.ACTIVE, Status.PAUSED)}),
+    EventKind.UNPAUSED: frozenset({(Status.PAUSED, Status.ACTIVE)}),
+    EventKind.CANCEL_REASON: frozenset((s, s) for s in _CANCELLABLE),
+    # Accepting a save offer: a discount or a free month keeps the state; a pause is PAUSED.
+    EventKind.SAVE_OFFER_ACCEPTED: frozenset(
+        {(Status.ACTIVE, Status.ACTIVE), (Status.PAUSED, Status.PAUSED)}
+    ),
+    EventKind.SAVE_OFFER_DECLINED: frozenset((s, s) for s in _CANCELLABLE),
+    # The win-back e-mail is sent once to a lapsed subscription.
+    EventKind.WINBACK_SENT: frozenset({(Status.EXPIRED, Status.EXPIRED)}),
     EventKind.RESUMED: frozenset(
         {(Status.CANCELLED, Status.ACTIVE), (Status.CANCELLED, Status.TRIALING)}
     ),

@@ -35,10 +35,10 @@ class Command(BaseCommand):
         "Read every door of a running site (found from its links, robots.txt, sitemaps, feeds "
         "and OpenAPI document, plus --door) as a fresh and an exhausted anonymous reader, a "
         "registered and an exhausted registered reader, a trialist, a subscriber, a lapsed "
-        "trialist, a lapsed subscriber, a past-due reader, an app client with a token, staff "
-        "a spoofed crawler, an unidentified bot and an AI training crawler; fail if gated "
-        "text reaches a reader access.decide does not "
-        "let read it, or if the audit could not see something."
+        "trialist, a lapsed subscriber, a past-due reader, a paused subscriber, an app client "
+        "with a token, staff, a spoofed crawler, an unidentified bot and an AI training "
+        "crawler; fail if gated text reaches a reader access.decide does not let read it, or "
+        "if the audit could not see something."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
