@@ -28,7 +28,7 @@ from masthead.metering.actions import record_read
 from masthead.metering.identity import ReaderIdentity
 from masthead.metering.models import MeteredRead, ReaderMeter
 from masthead.subscriptions import actions
-from masthead.subscriptions.models import Status, Subscription
+from masthead.subscriptions.models import EventKind, Status, Subscription, SubscriptionEvent
 from tests import factories
 from tests.subscriptions.conftest import NOW, card, make_catalog
 
@@ -185,6 +185,24 @@ def test_a_reason_naming_the_reader_is_pseudonymised_too(two_readers):
     )
     record = AccountErasure.objects.get(user=maria.user)
     assert maria.email not in record.reason and "@erased.invalid by phone" in record.reason
+
+
+def test_the_readers_own_words_at_cancellation_are_removed_whole(two_readers):
+    maria, other = two_readers
+    words = "Moving to Gdansk for the new job at the shipyard"
+    for reader in (maria, other):
+        sub = Subscription.objects.get(user=reader.user)
+        actions.start_cancellation(sub, reason="other", detail=words, now=NOW, actor=reader.user)
+    erase_reader(maria.user, now=NOW, reason="Asked by the reader", requested_by_reader=True)
+    rows = SubscriptionEvent.objects.filter(kind=EventKind.CANCEL_REASON)
+    mine = rows.get(subscription__user=maria.user)
+    assert (mine.reason, mine.data["reason"]) == (
+        "(removed: the reader's account was erased)",
+        "other",
+    )
+    assert rows.get(subscription__user=other.user).reason == words  # another reader's stay
+    kept = rows.get(subscription__user=other.user).pk
+    assert personal_traces("Gdansk") == [f"subscriptions.SubscriptionEvent#{kept}.reason"]
 
 
 def test_staff_accounts_and_a_second_erasure_are_refused(two_readers):

@@ -10,7 +10,8 @@
    sessions and meter data are deleted; the bodies of e-mails sent to them are removed; every
    remaining text that names them (ledger descriptions, subscription events, webhook
    payloads, admin log entries, task failures...) has the old e-mail, username and name
-   replaced by the pseudonym. The ledger's amounts, currencies and dates are untouched, so
+   replaced by the pseudonym; what the reader wrote in their own words when cancelling is
+   removed whole. The ledger's amounts, currencies and dates are untouched, so
    money history stays whole. An `AccountErasure` row records who asked, who did it, when
    and why.
 3. On commit, the reader's meter counters in Redis are deleted.
@@ -46,7 +47,7 @@ from masthead.billing.models import LedgerEntry, Payment, PaymentMethod
 from masthead.core.models import OutboxEmail, ReaderMailbox
 from masthead.metering.models import MeteredRead, ReaderMeter
 from masthead.subscriptions import actions as subscription_actions
-from masthead.subscriptions.models import Status, Subscription, SubscriptionEvent
+from masthead.subscriptions.models import EventKind, Status, Subscription, SubscriptionEvent
 
 ERASED_DOMAIN = "erased.invalid"
 TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
@@ -272,6 +273,21 @@ def _pseudonymise(values: list[str], pseudonym: str, email: str) -> int:
     return rewritten
 
 
+# What the reader wrote in their own words when they cancelled ("Tell us more"): it may say
+# anything about them, so it goes whole, not just their name; the reason code stays.
+REMOVED_WORDS = "(removed: the reader's account was erased)"
+
+
+def _remove_own_words(user: Any) -> int:
+    # A plain queryset: like `_pseudonymise`, the one rewrite allowed past append-only.
+    rows: models.QuerySet[Any] = models.QuerySet(model=SubscriptionEvent)
+    return (
+        rows.filter(subscription__user=user, kind=EventKind.CANCEL_REASON)
+        .exclude(reason="")
+        .update(reason=REMOVED_WORDS)
+    )
+
+
 def _forget_redis_meter(user_id: int) -> None:
     if not settings.REDIS_URL:
         return
@@ -342,6 +358,7 @@ def erase_reader(
             reason=reason,
         )
         rewritten = _pseudonymise(values, pseudonym, email)
+        rewritten += _remove_own_words(user)
         record.refresh_from_db()
         erased_id = user.pk
         transaction.on_commit(lambda: _forget_redis_meter(erased_id))
