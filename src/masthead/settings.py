@@ -163,6 +163,7 @@ TEMPLATES = [
                 "wagtail.contrib.settings.context_processors.settings",
                 "masthead.core.context_processors.site",
                 "masthead.access.context_processors.campaign",
+                "masthead.subscriptions.context_processors.standing",
             ],
         },
     },
@@ -363,6 +364,19 @@ PRICE_CHANGE_NOTICE_DAYS = env_int("MASTHEAD_PRICE_CHANGE_NOTICE_DAYS", 30)
 GIFT_REMINDER_DAYS = env_int("MASTHEAD_GIFT_REMINDER_DAYS", 7)
 GIFT_CODE_VALID_DAYS = env_int("MASTHEAD_GIFT_CODE_VALID_DAYS", 365)
 GIFT_CONVERSION_OFFER = os.environ.get("MASTHEAD_GIFT_CONVERSION_OFFER", "gift-conversion")
+# Dunning (docs/dunning.md, decision 0038): the failed-payment e-mails, sent on these days after
+# the first failed payment of an episode (day 0 is the failure itself), each once; the last
+# one says when access ends. Every day must come before the last payment retry (day 6, the
+# retry schedule in subscriptions/models.py RETRY_DELAYS): a day at or after it is never sent.
+try:
+    DUNNING_DAYS = [int(day) for day in env_list("MASTHEAD_DUNNING_DAYS", ["0", "3", "5"])]
+except ValueError as exc:
+    raise ValueError("MASTHEAD_DUNNING_DAYS must be whole days, e.g. 0,3,5") from exc
+if not DUNNING_DAYS or DUNNING_DAYS != sorted(set(DUNNING_DAYS)) or DUNNING_DAYS[0] < 0:
+    raise ValueError("MASTHEAD_DUNNING_DAYS must be distinct ascending days from 0, e.g. 0,3,5")
+# The card-expiry reminder goes this many days before the card's expiry (the end of its
+# expiry month), once per card and expiry, to a renewing subscriber.
+CARD_EXPIRY_REMINDER_DAYS = env_int("MASTHEAD_CARD_EXPIRY_REMINDER_DAYS", 30)
 
 # Reader cookies: Secure whenever we are not on the demo's plain http.
 SECURE_COOKIES = env_bool("SECURE_COOKIES", PRODUCTION)

@@ -22,6 +22,8 @@ KINDS = {
     "expired",
     "renewal_notice",
     "price_notice",
+    "dunning",
+    "card_expiring",
 }
 
 
