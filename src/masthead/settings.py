@@ -372,7 +372,7 @@ try:
     DUNNING_DAYS = [int(day) for day in env_list("MASTHEAD_DUNNING_DAYS", ["0", "3", "5"])]
 except ValueError as exc:
     raise ValueError("MASTHEAD_DUNNING_DAYS must be whole days, e.g. 0,3,5") from exc
-if not DUNNING_DAYS or DUNNING_DAYS != sorted(set(DUNNING_DAYS)) or DUNNING_DAYS[0] < 0:
+if not DUNNING_DAYS or sorted(set(DUNNING_DAYS)) != DUNNING_DAYS or DUNNING_DAYS[0] < 0:
     raise ValueError("MASTHEAD_DUNNING_DAYS must be distinct ascending days from 0, e.g. 0,3,5")
 # The card-expiry reminder goes this many days before the card's expiry (the end of its
 # expiry month), once per card and expiry, to a renewing subscriber.

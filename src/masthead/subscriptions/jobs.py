@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from django.db.models import F, Q
 
 from masthead.billing.models import PaymentMethod
-
 from masthead.core.jobs import DueItem, register_items
 from masthead.subscriptions import actions
 from masthead.subscriptions.actions import dunning, notices

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
@@ -26,9 +27,10 @@ class Standing(enum.StrEnum):
 @dataclass(frozen=True)
 class StandingNotice:
     standing: Standing
-    label: str  # the region's accessible name
-    text: str  # what comes before the link
-    link_text: str  # the link's words: what to do
+    # Lazy translations (Any: django-stubs' _StrPromise), rendered in the reader's language.
+    label: Any  # the region's accessible name
+    text: Any  # what comes before the link
+    link_text: Any  # the link's words: what to do
     url_name: str  # where the link goes (a URL name)
 
 
