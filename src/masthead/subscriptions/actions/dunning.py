@@ -147,8 +147,9 @@ def send_dunning_notice(subscription: Subscription, *, now: datetime) -> Renewal
                     "plan": plan,
                     "amount": format_money(amount, plan.currency),
                     "access_ends_at": ends,
+                    # The next retry, when one is still to come before access ends.
                     "next_retry_at": sub.next_retry_at
-                    if sub.next_retry_at and sub.next_retry_at <= ends
+                    if sub.next_retry_at and now < sub.next_retry_at <= ends
                     else None,
                     "final": step.final,
                     "number": number,
@@ -225,7 +226,10 @@ def send_card_expiry_reminder(subscription: Subscription, *, now: datetime) -> R
                     "plan": plan,
                     "card": card,
                     "expired": expires_at <= now,
-                    "last_day": expires_at - timedelta(days=1),
+                    # A calendar day (the card's last month's last day), not a moment in
+                    # the site's time zone.
+                    "last_day": (expires_at - timedelta(days=1)).date(),
+                    "fails_renewal": expires_at <= renews_at,
                     "renews_at": renews_at,
                     "amount": format_money(amount, plan.currency),
                     "card_url": card_update_url(),
