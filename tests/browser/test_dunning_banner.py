@@ -30,9 +30,7 @@ def _no_violations(axe, page) -> None:
     assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == []
 
 
-def test_a_past_due_reader_sees_the_banner_and_updates_the_card(
-    live_server, page, axe, screenshot
-):
+def test_a_past_due_reader_sees_the_banner_and_updates_the_card(live_server, page, axe, screenshot):
     catalog = make_catalog()
     factories.home_page()
     article = factories.article(
