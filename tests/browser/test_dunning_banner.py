@@ -74,7 +74,8 @@ def test_a_past_due_reader_sees_the_banner_and_updates_the_card(live_server, pag
     page.get_by_label("Card number").fill("4242 4242 4242 4242")
     page.get_by_label("Expiry date (MM/YY)").fill("12/34")
     page.get_by_label("Security code (CVC)").fill("123")
-    page.get_by_role("button", name="Save card").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save card").click()
     page.wait_for_url(f"{base}/account/subscription/")
     assert Subscription.objects.get(pk=sub.pk).status == Status.ACTIVE
     assert page.locator(".standing-notice").count() == 0

@@ -418,3 +418,25 @@ def test_a_new_expiry_on_the_same_card_is_a_new_reminder(catalog):
         f"card-{method.pk}-2026-11",
         f"card-{method.pk}-2028-11",
     ]
+
+
+def test_a_new_card_on_the_card_page_pays_the_renewal_and_ends_the_episode(client, catalog):
+    """What the browser sends from the page's form (its hidden key included: the form once
+    left it out, and every card saved from the account page was refused)."""
+    import re
+
+    sub = past_due(catalog, email="pays@example.com")
+    client.force_login(sub.user)
+    page = client.get("/account/payment-method/").content.decode()
+    hidden = dict(
+        re.findall(r'<input type="hidden" name="(checkout_key)" value="([0-9a-f]+)"', page)
+    )
+    assert list(hidden) == ["checkout_key"]
+    response = client.post(
+        "/account/payment-method/",
+        {"number": "4242 4242 4242 4242", "expiry": "12/34", "cvc": "123", **hidden},
+    )
+    assert (response.status_code, response["Location"]) == (302, "/account/subscription/")
+    assert fresh(sub).status == Status.ACTIVE
+    assert run_dunning_job(FAILED + 3 * DAY) == 0
+    assert dunning_keys(sub) == [key(0)]
