@@ -163,6 +163,7 @@ TEMPLATES = [
                 "wagtail.contrib.settings.context_processors.settings",
                 "masthead.core.context_processors.site",
                 "masthead.access.context_processors.campaign",
+                "masthead.subscriptions.context_processors.standing",
             ],
         },
     },
@@ -389,6 +390,19 @@ if not 1 <= PAUSE_MAX_MONTHS <= 12:
     raise ValueError("MASTHEAD_PAUSE_MAX_MONTHS must be between 1 and 12")
 WINBACK_OFFER = os.environ.get("MASTHEAD_WINBACK_OFFER", "welcome-back")
 WINBACK_EMAIL_DAYS = env_int("MASTHEAD_WINBACK_EMAIL_DAYS", 30)
+# Dunning (docs/dunning.md, decision 0038): the failed-payment e-mails, sent on these days after
+# the first failed payment of an episode (day 0 is the failure itself), each once; the last
+# one says when access ends. Every day must come before the last payment retry (day 6, the
+# retry schedule in subscriptions/models.py RETRY_DELAYS): a day at or after it is never sent.
+try:
+    DUNNING_DAYS = [int(day) for day in env_list("MASTHEAD_DUNNING_DAYS", ["0", "3", "5"])]
+except ValueError as exc:
+    raise ValueError("MASTHEAD_DUNNING_DAYS must be whole days, e.g. 0,3,5") from exc
+if not DUNNING_DAYS or sorted(set(DUNNING_DAYS)) != DUNNING_DAYS or DUNNING_DAYS[0] < 0:
+    raise ValueError("MASTHEAD_DUNNING_DAYS must be distinct ascending days from 0, e.g. 0,3,5")
+# The card-expiry reminder goes this many days before the card's expiry (the end of its
+# expiry month), once per card and expiry, to a renewing subscriber.
+CARD_EXPIRY_REMINDER_DAYS = env_int("MASTHEAD_CARD_EXPIRY_REMINDER_DAYS", 30)
 
 # Reader cookies: Secure whenever we are not on the demo's plain http.
 SECURE_COOKIES = env_bool("SECURE_COOKIES", PRODUCTION)

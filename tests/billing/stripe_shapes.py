@@ -332,6 +332,7 @@ def invoice(
     created: int,
     billing_reason: str = "subscription_cycle",
     attempt_count: int = 1,
+    next_payment_attempt: int | None = None,
     livemode: bool = False,
     lines: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
@@ -360,6 +361,7 @@ def invoice(
             "currency": "usd",
             "billing_reason": billing_reason,
             "attempt_count": attempt_count,
+            "next_payment_attempt": next_payment_attempt,
             "attempted": True,
             "created": created,
             "period_start": period_start,

@@ -124,6 +124,21 @@ def test_a_failed_invoice_payment_is_read():
     )
 
 
+def test_a_failed_invoice_says_when_stripe_tries_again():
+    retry = T0 + 3 * 86400
+    parsed = parse(
+        "invoice.payment_failed",
+        invoice_obj(status="open", attempt_count=1, next_payment_attempt=retry),
+    )
+    assert parsed.change == pe.PaymentFailed(
+        customer_ref="cus_reader",
+        subscription_ref="sub_1",
+        payment_ref="in_1",
+        attempt_count=1,
+        next_attempt=datetime.fromtimestamp(retry, tz=UTC),
+    )
+
+
 def test_a_proration_invoice_pays_for_the_new_period():
     lines = [
         shapes.invoice_line(

@@ -85,6 +85,7 @@ def invoice_event(
     status="paid",
     period=PERIOD,
     event_id=None,
+    **fields,
 ):
     obj = shapes.invoice(
         invoice,
@@ -96,6 +97,7 @@ def invoice_event(
         period_end=period[1],
         price_id="price_monthly",
         created=created,
+        **fields,
     )
     return shapes.event(kind, obj, created=created, event_id=event_id)
 
@@ -178,6 +180,61 @@ def test_existing_subscription_moves_active_past_due_canceled(active, deliver, s
     assert active.status == Status.EXPIRED
     assert [e.kind for e in active.events.order_by("pk")][-1] == "expired"
     assert LedgerEntry.objects.count() == 1  # the failed invoice recorded no money
+
+
+def test_a_failed_invoice_starts_the_dunning_episode_and_stripe_keeps_retrying(
+    active, deliver, says
+):
+    """invoice.payment_failed in the pinned shape (attempt_count, next_payment_attempt): the
+    first starts the episode (past due, the day-0 e-mail, Stripe's next attempt noted); the
+    next attempt's failure sends nothing of its own; the job sends day 3, then the last
+    e-mail, which gives the end of the grace period (Stripe retries on its own schedule)."""
+    from datetime import timedelta
+
+    from masthead.core.models import OutboxEmail
+    from masthead.subscriptions import jobs
+    from masthead.subscriptions.models import GRACE_PERIOD, NoticeKind, RenewalNotice
+
+    failed_at, retry = T0 + 100, T0 + 100 + 3 * 86400
+    first = invoice_event(
+        "invoice.payment_failed",
+        created=failed_at,
+        invoice="in_2",
+        status="open",
+        period=NEXT,
+        attempt_count=1,
+        next_payment_attempt=retry,
+    )
+    assert deliver(first).json() == {"status": "applied"}
+    active.refresh_from_db()
+    assert (active.status, active.next_retry_at, active.grace_until) == (
+        Status.PAST_DUE,
+        at(retry),
+        at(failed_at) + GRACE_PERIOD,
+    )
+    stamp = at(failed_at).strftime("%Y%m%dT%H%M%S")
+    dunning = RenewalNotice.objects.filter(kind=NoticeKind.DUNNING)
+    assert list(dunning.values_list("key", flat=True)) == [f"dunning-{stamp}-d0"]
+    second = invoice_event(
+        "invoice.payment_failed",
+        created=retry,
+        invoice="in_2",
+        status="open",
+        period=NEXT,
+        attempt_count=2,
+        next_payment_attempt=retry + 2 * 86400,
+    )
+    assert deliver(second).json() == {"status": "applied"}
+    assert note(second) == (WebhookStatus.APPLIED, "payment attempt 2 failed; Stripe retries")
+    assert dunning.count() == 1
+    assert jobs.dunning_one(str(active.pk), at(failed_at) + timedelta(days=3)) == 1
+    assert jobs.dunning_one(str(active.pk), at(failed_at) + timedelta(days=5)) == 1
+    assert jobs.dunning_one(str(active.pk), at(failed_at) + timedelta(days=6)) == 0
+    last = dunning.order_by("pk").last()
+    assert (last.key, last.renews_at) == (f"dunning-{stamp}-d5", at(failed_at) + GRACE_PERIOD)
+    ends = (at(failed_at) + GRACE_PERIOD).strftime("%B %-d, %Y")
+    assert f"your access to The Meridian Review ends on {ends}" in last.body
+    assert OutboxEmail.objects.filter(kind="subscriptions.dunning").count() == 3
 
 
 def test_cancel_at_period_end_and_resume_at_stripe_are_mirrored(active, deliver, says):

@@ -131,9 +131,11 @@ def reads_in_full(client: Client, page) -> bool:
 # 5 round trips and no SQL. Without Redis nothing is cached across processes: the session,
 # the user, the staff check's permissions (user's and groups': 2), the sign-in epoch, the
 # generation and the subscription, 7 queries. The "Gift this article" box adds what it shows:
-# whether the reader may give (the subscription again: 1 MGET, or 1 query) and the gift links
-# left this month (1 query).
-SUBSCRIBER_COSTS = (1, 6) if REDIS else (9, 0)
+# whether the reader may give and the gift links left this month (1 query). Whether the reader
+# may give reads the subscription again, and so does the standing notice (the past-due banner,
+# docs/dunning.md): both get the one this request already read (`reader_state.remembered`),
+# which took the gift box's second read away (was 1 MGET, or 1 query: (1, 6) and (9, 0)).
+SUBSCRIBER_COSTS = (1, 5) if REDIS else (8, 0)
 
 
 def test_a_subscribers_warm_article_request(subscriber, monkeypatch):
@@ -146,6 +148,32 @@ def test_a_subscribers_warm_article_request(subscriber, monkeypatch):
     queries, trips, full = costs(monkeypatch, lambda: reads_in_full(client, page))
     assert full
     assert (queries, trips) == SUBSCRIBER_COSTS, [q["sql"][:90] for q in queries_log]
+
+
+def test_a_past_due_readers_warm_article_request_costs_what_a_subscribers_does(db, monkeypatch):
+    """The banner comes from the entitlement the decision read: no query, no round trip."""
+    from masthead.billing.providers import TEST_CARD_FAILS_ON_RENEWAL
+
+    catalog = make_catalog()
+    reader = factories.user()
+    now = clock.now()
+    sub = actions.subscribe(
+        reader,
+        plan=catalog.monthly,
+        card=card(reader, TEST_CARD_FAILS_ON_RENEWAL, now=now),
+        now=now,
+        checkout_key="p" * 20,
+    )
+    actions.record_payment_failure(sub, now=now, reason="card declined")
+    page = factories.article("Past due", access_level=AccessLevel.SUBSCRIBERS)
+    client = signed_in(reader)
+    for _ in range(3):
+        assert reads_in_full(client, page)
+    site_generation.forget()
+    queries, trips, full = costs(monkeypatch, lambda: client.get(page.url).content.decode())
+    assert 'class="standing-notice' in full and LAST in full
+    # A subscriber's costs, less the gift box's query: a past-due reader gives no gifts.
+    assert (queries, trips) == ((0, 5) if REDIS else (7, 0)), [q["sql"][:90] for q in queries_log]
 
 
 def _expire(sub):

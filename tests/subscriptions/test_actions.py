@@ -207,7 +207,7 @@ def test_failed_renewal_keeps_access_while_retrying_then_expires(catalog, commit
     assert events(sub).count(EventKind.PAYMENT_FAILED) == 3
     assert ledger(sub) == [("charge", 1500)]
     assert not entitlement_for(reader.pk, now=due + timedelta(days=6, seconds=1)).reads_everything
-    assert "We could not take your payment for The Meridian Review" in [
+    assert "Your payment for The Meridian Review didn't go through" in [
         m.subject for m in mail.outbox
     ]
 

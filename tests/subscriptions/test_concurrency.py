@@ -136,3 +136,55 @@ def test_two_workers_ending_the_same_pause_write_one_history_row():
     results = in_parallel(4, lambda _: actions.end_pause(sub, now=later))
     assert sorted(results) == [False, False, False, True], results
     assert sub.events.filter(kind="unpaused").count() == 1
+
+
+# ---- dunning (decision 0038) ------------------------------------------------------------------
+
+
+def _past_due_subscriber():
+    from masthead.billing.providers import TEST_CARD_FAILS_ON_RENEWAL
+
+    catalog = make_catalog()
+    reader = factories.user()
+    sub = actions.subscribe(
+        reader, plan=catalog.monthly, card=card(reader, TEST_CARD_FAILS_ON_RENEWAL), now=NOW
+    )
+    failed_at = sub.current_period_end
+    actions.advance(sub, now=failed_at)  # the renewal fails: past due, the day-0 e-mail
+    return sub, failed_at
+
+
+def test_two_dunning_job_runs_at_once_send_one_e_mail_per_day():
+    from masthead.core.models import OutboxEmail
+    from masthead.subscriptions.jobs import due_dunning_notices, dunning_one
+    from masthead.subscriptions.models import NoticeKind, RenewalNotice
+
+    sub, failed_at = _past_due_subscriber()
+    at = failed_at + timedelta(days=3)
+    keys = [item.key for item in due_dunning_notices(at)]
+    assert keys == [str(sub.pk)]
+    results = in_parallel(4, lambda _: dunning_one(keys[0], at))
+    assert sorted(results) == [0, 0, 0, 1], results
+    sent = RenewalNotice.objects.filter(subscription=sub, kind=NoticeKind.DUNNING)
+    assert sorted(key[-2:] for key in sent.values_list("key", flat=True)) == ["d0", "d3"]
+    assert OutboxEmail.objects.filter(kind="subscriptions.dunning").count() == 2
+    assert sub.events.filter(kind="dunning_notice").count() == 2
+
+
+def test_two_card_reminder_runs_at_once_send_one_reminder():
+    from masthead.billing.providers import TEST_CARD_SUCCEEDS, CardDetails, TestProvider
+    from masthead.core.models import OutboxEmail
+    from masthead.subscriptions.jobs import card_expiry_one, due_card_expiry_reminders
+
+    catalog = make_catalog()
+    reader = factories.user()
+    expiring = TestProvider().save_card(
+        reader, CardDetails(TEST_CARD_SUCCEEDS, 11, 2026, "123"), now=NOW
+    )
+    sub = actions.subscribe(reader, plan=catalog.monthly, card=expiring, now=NOW)
+    at = NOW + timedelta(days=31)
+    keys = [item.key for item in due_card_expiry_reminders(at)]
+    assert keys == [str(sub.pk)]
+    results = in_parallel(4, lambda _: card_expiry_one(keys[0], at))
+    assert sorted(results) == [0, 0, 0, 1], results
+    assert OutboxEmail.objects.filter(kind="subscriptions.card_expiring").count() == 1

@@ -143,7 +143,10 @@ def test_a_renewal_without_a_card_is_a_payment_failure(catalog):
     assert actions.renew(sub, now=NOW + timedelta(days=31)) is False
     sub.refresh_from_db()
     assert sub.status == Status.PAST_DUE
-    assert sub.events.last().reason == "There is no card on file."
+    assert (
+        sub.events.filter(kind=EventKind.PAYMENT_FAILED).last().reason
+        == "There is no card on file."
+    )
     assert actions.renew(sub, now=NOW + timedelta(days=31)) is False  # not due until the retry
 
 

@@ -57,6 +57,9 @@ class PaymentFailed:
     subscription_ref: str
     payment_ref: str
     attempt_count: int
+    # When the provider tries again on its own (Stripe's `next_payment_attempt`); None when
+    # it will not (its retries are over, or it waits for a new card).
+    next_attempt: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ See docs/decisions/0025-narrow-path-and-signed-in-cache.md.
 from __future__ import annotations
 
 import secrets
+from contextvars import ContextVar, Token
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +31,39 @@ TIMEOUT = 600
 EVERYONE = "reader-state:v"
 MISSING = object()
 Stamp = tuple[int, int]
+# What this request already read of a reader's state (`remembered`/`remember`): the access
+# decision, the gift box and the standing notice ask for the same subscription once. Set by
+# `core.requestlog.RequestScope` (both the full stack and the narrow path) for one request
+# only, and emptied for a reader by every `bump`, so a change made during the request is
+# read again. None outside a request (jobs, commands): nothing is remembered there.
+_memo: ContextVar[dict[tuple[int, str], Any] | None] = ContextVar("reader_state_memo", default=None)
+
+
+def start_request() -> Token[dict[tuple[int, str], Any] | None]:
+    return _memo.set({})
+
+
+def end_request(token: Token[dict[tuple[int, str], Any] | None]) -> None:
+    _memo.reset(token)
+
+
+def remembered(user_id: int, part: str) -> Any:
+    """What this request already read of `part` for this reader, or MISSING."""
+    memo = _memo.get()
+    return MISSING if memo is None else memo.get((user_id, part), MISSING)
+
+
+def remember(user_id: int, part: str, value: Any) -> None:
+    memo = _memo.get()
+    if memo is not None:
+        memo[(user_id, part)] = value
+
+
+def _forget(user_id: int | None) -> None:
+    memo = _memo.get()
+    if memo:
+        for key in [key for key in memo if user_id is None or key[0] == user_id]:
+            del memo[key]
 
 
 def enabled() -> bool:
@@ -89,6 +123,8 @@ def _incr(key: str) -> None:
 
 def bump(user_id: int | None) -> None:
     """Retire what is kept for this reader, now and once the transaction commits."""
+    if user_id is not None:
+        _forget(user_id)
     if user_id is None or not enabled():
         return
     key = _version_key(user_id)
@@ -97,6 +133,7 @@ def bump(user_id: int | None) -> None:
 
 
 def bump_everyone() -> None:
+    _forget(None)
     if not enabled():
         return
     _incr(EVERYONE)

@@ -23,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from masthead.core import clientip, headers, metrics
+from masthead.core import clientip, headers, metrics, reader_state
 
 HEADER = "X-Request-ID"
 # What we accept from a proxy: short, printable, no spaces or quotes (it goes into logs).
@@ -108,6 +108,7 @@ class RequestScope:
         self.route = route
         self.started = time.perf_counter()
         self._tokens = (request_id_var.set(request_id_for(request)), path_var.set(request.path))
+        self._memo = reader_state.start_request()
 
     def finish(self, response: HttpResponse) -> HttpResponse:
         """Apply the per-response headers, observe the latency and write the access line."""
@@ -135,6 +136,7 @@ class RequestScope:
         return response
 
     def close(self) -> None:
+        reader_state.end_request(self._memo)
         request_id_var.reset(self._tokens[0])
         path_var.reset(self._tokens[1])
 

@@ -26,6 +26,8 @@ KINDS = {
     "unpaused",
     "save_offer_accepted",
     "winback",
+    "dunning",
+    "card_expiring",
 }
 
 

@@ -1,5 +1,6 @@
 """Scheduled jobs: renewals, retries, trial reminders and expiries, each applied at its due
-moment; renewal and price-change notices (docs/renewals.md). Each due subscription is its
+moment; renewal and price-change notices (docs/renewals.md); failed-payment e-mails and
+card-expiry reminders (docs/dunning.md). Each due subscription is its
 own task (one failure never blocks another renewal); idempotent and safe on several
 workers (see actions.advance)."""
 
@@ -9,11 +10,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q
 
+from masthead.billing.models import PaymentMethod
 from masthead.core.jobs import DueItem, register_items
 from masthead.subscriptions import actions
-from masthead.subscriptions.actions import notices
+from masthead.subscriptions.actions import dunning, notices
 from masthead.subscriptions.actions import retention as retention_actions
 from masthead.subscriptions.models import (
     TRIAL_REMINDER_BEFORE,
@@ -153,3 +155,68 @@ def due_winbacks(now: datetime) -> Iterable[DueItem]:
     for sub in subs:
         if sub.ended_at is not None:
             yield DueItem(key=str(sub.pk), due=sub.ended_at + days)
+
+
+def dunning_one(key: str, now: datetime) -> int:
+    return int(actions.send_dunning_notice(Subscription(pk=int(key)), now=now) is not None)
+
+
+@register_items("subscriptions.dunning", handle=dunning_one)
+def due_dunning_notices(now: datetime) -> Iterable[DueItem]:
+    """One item per past-due subscription whose next failed-payment e-mail is due and not
+    yet sent, keyed by the moment it fell due (each day of an episode is a new item); the
+    action re-checks under the lock (docs/dunning.md)."""
+    subs = (
+        Subscription.objects.filter(status=Status.PAST_DUE, grace_until__gt=now)
+        .select_related("plan", "next_plan")
+        .order_by("pk")
+    )
+    sent: dict[int, set[str]] = {}
+    for sub_pk, key in RenewalNotice.objects.filter(
+        subscription__in=subs, kind=NoticeKind.DUNNING
+    ).values_list("subscription_id", "key"):
+        sent.setdefault(sub_pk, set()).add(key)
+    for sub in subs:
+        step = dunning.due_dunning_step(sub, now=now, sent=sent.get(sub.pk, set()))
+        ends = dunning.access_ends_at(sub)
+        if step is not None and ends is not None and now < ends:
+            yield DueItem(key=str(sub.pk), due=step.at)
+
+
+def card_expiry_one(key: str, now: datetime) -> int:
+    reminder = actions.send_card_expiry_reminder(Subscription(pk=int(key)), now=now)
+    return int(reminder is not None)
+
+
+@register_items("subscriptions.card_expiry", handle=card_expiry_one)
+def due_card_expiry_reminders(now: datetime) -> Iterable[DueItem]:
+    """One item per renewing subscription whose current card expires within the lead and
+    was not reminded of for this card and expiry; the action re-checks under the lock."""
+    horizon = now + dunning.lead()
+    # A card works to the end of its expiry month: it has expired by the horizon when the
+    # month after it (exp_year * 12 + exp_month, counting months from 0) has begun by then.
+    horizon_month = horizon.year * 12 + horizon.month - 1
+    cards = {
+        card.user_id: card
+        for card in PaymentMethod.objects.filter(replaced_at__isnull=True)
+        .annotate(month_after=F("exp_year") * 12 + F("exp_month"))
+        .filter(month_after__lte=horizon_month)
+        .order_by("created_at", "pk")  # the newest card per reader last, so it wins
+    }
+    subs = (
+        Subscription.objects.filter(
+            status__in=dunning.CARD_REMINDER_STATUSES, auto_renew=True, user_id__in=list(cards)
+        )
+        .select_related("plan", "next_plan")
+        .order_by("pk")
+    )
+    sent = set(
+        RenewalNotice.objects.filter(
+            subscription__in=subs, kind=NoticeKind.CARD_EXPIRY
+        ).values_list("subscription_id", "key")
+    )
+    for sub in subs:
+        card = cards[sub.user_id]
+        due = dunning.card_reminder_due_at(sub, card)
+        if due is not None and due <= now and (sub.pk, dunning.card_key(card)) not in sent:
+            yield DueItem(key=str(sub.pk), due=due)

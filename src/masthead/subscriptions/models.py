@@ -324,6 +324,8 @@ class EventKind(models.TextChoices):
     SAVE_OFFER_ACCEPTED = "save_offer_accepted", _("Save offer accepted")
     SAVE_OFFER_DECLINED = "save_offer_declined", _("Save offer declined")
     WINBACK_SENT = "winback_sent", _("Win-back e-mail sent")
+    DUNNING_NOTICE = "dunning_notice", _("Failed-payment e-mail sent")
+    CARD_EXPIRY_NOTICE = "card_expiry_notice", _("Card expiry reminder sent")
 
 
 class SubscriptionEvent(AppendOnlyModel):
@@ -404,11 +406,19 @@ class PlanPriceChange(AppendOnlyModel):
 class NoticeKind(models.TextChoices):
     RENEWAL = "renewal", _("Renewal notice")
     PRICE_CHANGE = "price_change", _("Price change notice")
+    DUNNING = "dunning", _("Failed-payment e-mail")
+    CARD_EXPIRY = "card_expiry", _("Card expiry reminder")
 
 
 class RenewalNotice(AppendOnlyModel):
     """A notice sent to a subscriber, with the exact text: one per subscription period
-    (`renewal-<period>`) or per price change (`price-<change id>`), a database constraint."""
+    (`renewal-<period>`), per price change (`price-<change id>`), per failed-payment e-mail of
+    a failure episode (`dunning-<episode start>-d<day>`) or per card and expiry
+    (`card-<card id>-<year>-<month>`), a database constraint (docs/dunning.md).
+
+    `renews_at` is the moment the notice is about: the renewal it announces, for a dunning
+    e-mail when access ends if the payment is not made, for a card reminder the renewal the
+    expiring card would fail; `price_minor` is the amount it states."""
 
     subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="notices")
     kind = models.CharField(max_length=16, choices=NoticeKind.choices)

@@ -260,8 +260,13 @@ def apply_event(payload: dict[str, Any], fetched: pe.SubscriptionState | None = 
             # Stripe retries on its own schedule and ends the subscription itself; Masthead
             # counts no retries of its own for a subscription Stripe bills.
             return f"payment attempt {change.attempt_count} failed; Stripe retries"
+        # The first failure starts the dunning episode (docs/dunning.md): its day-0 e-mail
+        # goes now, the later ones from the `subscriptions.dunning` job.
         actions.record_payment_failure(
-            subscription, now=event.created, reason="Stripe invoice payment failed"
+            subscription,
+            now=event.created,
+            reason=f"Stripe invoice payment failed (attempt {change.attempt_count})",
+            provider_next_attempt=change.next_attempt,
         )
         return "payment failure recorded"
     entry = actions.record_provider_charge(

@@ -392,8 +392,12 @@ def change_plan(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
 def payment_method(request: HttpRequest) -> HttpResponse:
+    """GET: the account page, at the card (the link of the dunning e-mails and the past-due
+    banner; signed out, sign-in comes back here). POST: save the new card; a past-due
+    subscription is retried at once."""
+    if request.method != "POST":
+        return account(request)
     now = clock.now()
     provider = get_provider()
     if not provider.collects_cards_on_site:

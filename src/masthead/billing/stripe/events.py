@@ -133,6 +133,9 @@ def parse(event: Any) -> pe.ProviderEvent:
             subscription_ref=invoice_subscription(obj),
             payment_ref=str(obj["id"]),
             attempt_count=int(obj["attempt_count"]),
+            next_attempt=stamp(obj["next_payment_attempt"])
+            if obj.get("next_payment_attempt")
+            else None,
         )
     elif kind in CHECKOUT_EVENTS:
         if obj["mode"] != "subscription":

@@ -7,6 +7,7 @@ Modules by concern: `checkout` (start a subscription), `lifecycle` (what time do
 `schedule` (what is due when), `changes` (reader choices), `proration` (plan change
 prices), `refunds`, `provider_sync` (mirroring Stripe), `eligibility` (read-only queries),
 `charges` (cards and ledger rows), `notices` (renewal and price-change notices),
+`dunning` (failed-payment e-mails and card-expiry reminders),
 `reconcile` (settling unknown payments), `retention` (pause, save offers, win-back),
 `transitions` (the table). Callers import this package:
 `from masthead.subscriptions import actions; actions.renew(...)`.
@@ -19,6 +20,10 @@ from masthead.subscriptions.actions.checkout import (
     seats_refusal,
     start_trial,
     subscribe,
+)
+from masthead.subscriptions.actions.dunning import (
+    send_card_expiry_reminder,
+    send_dunning_notice,
 )
 from masthead.subscriptions.actions.eligibility import ever_paid, live_subscription, offer_refusal
 from masthead.subscriptions.actions.errors import (
@@ -99,6 +104,8 @@ __all__ = [
     "resume",
     "retention_unpause_fields",
     "seats_refusal",
+    "send_card_expiry_reminder",
+    "send_dunning_notice",
     "send_price_notice",
     "send_renewal_notice",
     "send_trial_reminder",

@@ -12,6 +12,7 @@ from masthead.billing.models import Payment, PaymentKind, PaymentMethod, Payment
 from masthead.billing.providers import ChargeFailed, PaymentPending
 from masthead.subscriptions import emails
 from masthead.subscriptions.actions.charges import record_unplanned, reusable, write_charge
+from masthead.subscriptions.actions.dunning import send_dunning_notice
 from masthead.subscriptions.actions.notices import renewal_price
 from masthead.subscriptions.actions.periods import add_months
 from masthead.subscriptions.actions.transitions import allowed, lock, transition
@@ -165,8 +166,17 @@ def settle_renewal(payment: Payment, outcome: payments.Outcome, *, now: datetime
         return True
 
 
-def record_payment_failure(subscription: Subscription, *, now: datetime, reason: str) -> None:
-    """Past due: access kept while retrying; after the last retry, expired."""
+def record_payment_failure(
+    subscription: Subscription,
+    *,
+    now: datetime,
+    reason: str,
+    provider_next_attempt: datetime | None = None,
+) -> None:
+    """Past due: access kept while retrying; after the last retry, expired. The failure
+    e-mail is the dunning e-mail due now (day 0 on the first failure; docs/dunning.md), once
+    per episode and day. `provider_next_attempt`: when a provider that retries on its own
+    (Stripe's `next_payment_attempt`) tries again."""
     with transaction.atomic():
         sub = lock(subscription)
         if sub.status == Status.EXPIRED:
@@ -182,7 +192,7 @@ def record_payment_failure(subscription: Subscription, *, now: datetime, reason:
                 retry_count=retry_count,
             )
             return
-        next_retry_at = first_failure + RETRY_DELAYS[retry_count - 1]
+        next_retry_at = provider_next_attempt or first_failure + RETRY_DELAYS[retry_count - 1]
         transition(
             sub,
             Status.PAST_DUE,
@@ -194,7 +204,7 @@ def record_payment_failure(subscription: Subscription, *, now: datetime, reason:
             next_retry_at=next_retry_at,
             grace_until=grace_until,
         )
-        emails.on_commit("payment_failed", sub)
+        send_dunning_notice(sub, now=now)
 
 
 def expire(

@@ -243,6 +243,7 @@ def _notice(
     template: str,
     context: dict[str, Any],
     price_change: PlanPriceChange | None = None,
+    data: dict[str, Any] | None = None,
 ) -> RenewalNotice:
     with transaction.atomic():  # a savepoint: a lost race rolls back the e-mail too
         sent = emails.on_commit(template, sub, **context)
@@ -266,6 +267,6 @@ def _notice(
             sub.status,
             event,
             at=now,
-            data={"notice": notice.pk, "key": key, "late": late},
+            data={"notice": notice.pk, "key": key, "late": late, **(data or {})},
         )
     return notice

@@ -92,6 +92,12 @@ MOVES: dict[str, frozenset[tuple[str, str]]] = {
     # Notices (renewal, price change) change no status.
     EventKind.RENEWAL_NOTICE: frozenset((s, s) for s in _LIVE),
     EventKind.PRICE_NOTICE: frozenset((s, s) for s in _LIVE),
+    # Dunning (docs/dunning.md): a failed-payment e-mail only while past due; a card-expiry
+    # reminder only to a subscription that renews onto the card.
+    EventKind.DUNNING_NOTICE: frozenset({(Status.PAST_DUE, Status.PAST_DUE)}),
+    EventKind.CARD_EXPIRY_NOTICE: frozenset(
+        {(Status.ACTIVE, Status.ACTIVE), (Status.TRIALING, Status.TRIALING)}
+    ),
     # A redeemed gift subscription stacks its months after the current period (giftsubs).
     EventKind.GIFT_ADDED: frozenset(
         (s, s) for s in (Status.TRIALING, Status.ACTIVE, Status.CANCELLED, Status.COMPLIMENTARY)
